@@ -1,0 +1,73 @@
+"""Column contracts: the tidy input schema and the output contract's columns.
+
+Columns are added here, never renamed (``../shared/docs/output-contract.md``).
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+__all__ = [
+    "TIDY_COLUMNS",
+    "TIDY_SCHEMA",
+    "LQ_COLUMNS",
+    "ACTIVITY_GROUP_COLUMNS",
+    "CANDIDATE_COLUMNS",
+    "SUPPORTED_COLUMNS",
+    "DIVERGENCE_COLUMNS",
+    "STATUSES",
+    "FLAGS",
+]
+
+#: The tidy long input: one row per year x region x activity x indicator.
+TIDY_COLUMNS = ["year", "region_code", "activity_code", "classification", "level", "indicator",
+                "value", "unit", "flag", "source"]
+#: Cell flags: "" plain; suppressed (confidential/not available, value empty); absent ("-", value 0);
+#: derived (computed from other published figures); rounded.
+FLAGS = ("", "suppressed", "absent", "derived", "rounded")
+LEVELS = ("section", "division", "group", "class", "subclass", "naics2", "naics3", "naics4",
+          "naics5", "naics6", "total")
+
+TIDY_SCHEMA = pa.DataFrameSchema(
+    {
+        "year": pa.Column(int, pa.Check.in_range(1900, 2100)),
+        "region_code": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "activity_code": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "classification": pa.Column(str, pa.Check.str_matches(r"^[A-Z][A-Z0-9]*$")),
+        "level": pa.Column(str, pa.Check.isin(LEVELS)),
+        "indicator": pa.Column(str, pa.Check.str_matches(r"^[a-z][a-z0-9_]*$")),
+        "value": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "unit": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "flag": pa.Column(str, pa.Check.isin(FLAGS)),
+        "source": pa.Column(str),
+    },
+    strict=False,
+    coerce=True,
+)
+
+LQ_COLUMNS = ["year", "indicator", "unit", "classification", "level", "region_code", "region_name",
+              "region_name_en", "activity_code", "activity_name", "activity_name_en", "value", "flag",
+              "region_total", "national_value", "national_total", "share_of_national", "lq", "lq_reason",
+              "specialised"]
+
+ACTIVITY_GROUP_COLUMNS = ["classification", "level", "activity_code", "activity_name", "activity_name_en",
+                          "group_id", "group_label", "measure", "method", "indicator", "n_regions",
+                          "relatedness_own_group", "relatedness_best_other_group", "best_other_group",
+                          "validation_margin", "silhouette", "top_related"]
+
+CANDIDATE_COLUMNS = ["candidate_id", "group_id", "group_label", "region_codes", "region_names",
+                     "region_names_en", "n_regions", "cross_regional", "federal_districts",
+                     "activity_codes", "activity_names", "activity_names_en", "indicators", "max_lq",
+                     "year", "classification", "level", "supported_cluster_ids", "has_geometry"]
+
+SUPPORTED_COLUMNS = ["cluster_id", "name_ru", "name_en", "programme", "support_group", "selected_year",
+                     "region_codes", "region_names", "activity_codes", "cluster_activity_codes",
+                     "granularity_note", "status", "specialised_pairs", "n_pairs", "best_lq",
+                     "best_lq_indicator", "year", "has_geometry"]
+
+DIVERGENCE_COLUMNS = ["divergence_id", "region_code", "region_name", "region_name_en", "federal_district",
+                      "activity_code", "activity_name", "activity_name_en", "classification", "level",
+                      "year", "status", "specialised", "supported_cluster_ids", "supported_cluster_names",
+                      "group_id", "lq_max", "lq_indicator", "lq_by_indicator", "has_geometry"]
+
+STATUSES = ("aligned", "supported_not_specialised", "specialised_not_supported")
