@@ -1,0 +1,312 @@
+"""The refresh pipeline's stages, each one call for a Prefect task (see ``flows/refresh.py``).
+
+Every stage takes plain data (the validated config and the previous stages' frames) and
+returns plain data; nothing here knows about the workflow engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from mapping import boundaries as bnd
+from mapping import registry as reg
+from mapping.candidates import candidate_clusters
+from mapping.config import RunConfig
+from mapping.divergence import divergence, load_supported_clusters, supported_pairs
+from mapping.errors import MappingError
+from mapping.ingest import FileLedger, read_tidy, select_units
+from mapping.location_quotient import location_quotients, specialisation
+from mapping.publish import (new_run_id, publish_latest, software_versions, write_csv, write_geojson,
+                             write_geopackage, write_manifest)
+from mapping.relatedness import group_activities, relatedness
+from mapping.report import render_report
+from mapping.schema import (ACTIVITY_GROUP_COLUMNS, CANDIDATE_COLUMNS, DIVERGENCE_COLUMNS, LQ_COLUMNS,
+                            SUPPORTED_COLUMNS)
+
+__all__ = ["Inputs", "Analysis", "load_inputs", "compute_location_quotients", "compute_activity_groups",
+           "load_geography", "detect_candidates", "compare_supported", "write_run", "publish_run"]
+
+
+@dataclass
+class Inputs:
+    """Validated input rows of the analysis units, with the registries and the row ledger."""
+
+    tidy: pd.DataFrame
+    ledgers: list[FileLedger]
+    regions: pd.DataFrame
+    activities: pd.DataFrame
+    content_key: str
+    started: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+def load_inputs(config: RunConfig) -> Inputs:
+    """Read every configured input, validate it and keep one non-overlapping set of units.
+
+    Returns
+    -------
+    Inputs
+        ``tidy`` holds the rows used (activity rows and ``level == "total"`` context rows) with a
+        ``file`` column; every row read is in a ledger as used or dropped with a reason.
+
+    Raises
+    ------
+    MappingError
+        Any problem with the files (named with row, column and value), with region codes, or
+        when one run mixes classifications of the same level (e.g. OKVED2007 and OKVED2 sections).
+    """
+    regions = reg.load_region_registry(config.geodata.regions)
+    activities = reg.load_activity_registry(config.geodata.activities)
+    frames, ledgers = [], {}
+    for inp in config.inputs:
+        df, ledger = read_tidy(inp.path)
+        df["file"] = str(inp.path)
+        frames.append(df)
+        ledgers[str(inp.path)] = ledger
+    tidy = pd.concat(frames, ignore_index=True)
+    _check_activities(tidy, activities)
+    dup = tidy.duplicated(["year", "region_code", "activity_code", "classification", "level", "indicator"], keep=False)
+    if dup.any():
+        d = tidy.loc[dup].iloc[0]
+        raise MappingError(f"the same year x region x activity x indicator appears in more than one input: "
+                           f"{d['year']} {d['region_code']} {d['activity_code']} {d['indicator']} "
+                           f"({', '.join(sorted(set(tidy.loc[dup, 'file'])))})")
+    kept = select_units(tidy, regions, ledgers, nested=config.geodata.nested_units)
+    for ledger in ledgers.values():
+        ledger.check()
+    key = json.dumps({"inputs": [l.sha256 for l in ledgers.values()], "config": config.resolved_dict()},
+                     sort_keys=True, default=str)
+    return Inputs(tidy=kept, ledgers=list(ledgers.values()), regions=regions, activities=activities,
+                  content_key=hashlib.sha256(key.encode()).hexdigest())
+
+
+def _check_activities(tidy: pd.DataFrame, activities: pd.DataFrame) -> None:
+    from mapping.errors import format_items
+
+    rows = tidy.loc[tidy["level"] != "total"]
+    by_class = rows.groupby("level")["classification"].unique()
+    mixed = by_class[by_class.map(len) > 1]
+    if not mixed.empty:
+        raise MappingError("one run mixes classifications at the same level: " + format_items(
+            f"level {lvl}: {sorted(c)}" for lvl, c in mixed.items()) + "; OKVED2007 and OKVED2 letters mean "
+            "different activities, so run them separately")
+    known = set(zip(activities["classification"], activities["code"]))
+    regclasses = set(activities["classification"])
+    probe = rows.loc[rows["classification"].isin(regclasses)]
+    bad = probe.loc[[(c, a) not in known for c, a in zip(probe["classification"], probe["activity_code"])]]
+    if not bad.empty:
+        raise MappingError("unknown activity code(s): " + format_items(
+            f"{r.file} row {r.source_row}: {r.classification} {r.activity_code!r}"
+            for r in bad.drop_duplicates(["classification", "activity_code"]).itertuples()))
+
+
+@dataclass
+class Analysis:
+    """Results of the analytic stages for one year, classification and level."""
+
+    lq: pd.DataFrame
+    spec: pd.DataFrame
+    year: int
+    classification: str
+    level: str
+
+
+def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
+    """Location quotients for every indicator x year, and the combined specialisation of the latest year."""
+    s = config.specialisation
+    lq = location_quotients(inputs.tidy, threshold=s.threshold, min_share_of_national=s.min_share_of_national,
+                            min_value=s.min_value)
+    lq = _with_names(lq, inputs)
+    sub = lq.loc[(lq["level"] == s.level) & lq["indicator"].isin(s.indicators)]
+    if sub.empty:
+        raise MappingError(f"no data for the specialisation indicators {list(s.indicators)} at level "
+                           f"{s.level!r}; the inputs have {sorted(set(lq['indicator']))} at "
+                           f"{sorted(set(lq['level']))}")
+    year = int(sub["year"].max())
+    classification = str(sub["classification"].iloc[0])
+    spec = specialisation(lq.loc[lq["year"] == year], indicators=s.indicators, rule=s.combine, level=s.level)
+    return Analysis(lq=lq, spec=spec, year=year, classification=classification, level=s.level)
+
+
+def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    r = inputs.regions.set_index("region_code")
+    a = inputs.activities.set_index(["classification", "code"])
+    out = df.copy()
+    out["region_name"] = out["region_code"].map(r["name_ru"]).fillna("")
+    out["region_name_en"] = out["region_code"].map(r["name_en"]).fillna("")
+    keys = list(zip(out["classification"], out["activity_code"]))
+    out["activity_name"] = [a["name_ru"].get(k, "") for k in keys]
+    out["activity_name_en"] = [a["name_en"].get(k, "") for k in keys]
+    return out[LQ_COLUMNS]
+
+
+def compute_activity_groups(analysis: Analysis, config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Relatedness matrix and co-location groups (with their validation evidence)."""
+    rc = config.relatedness
+    matrix = relatedness(analysis.lq, indicator=rc.indicator, level=analysis.level, year=analysis.year,
+                         measure=rc.measure)
+    groups = group_activities(matrix, method=rc.method, n_groups=rc.n_groups, min_groups=rc.min_groups,
+                              max_groups=rc.max_groups, seed=config.run.seed)
+    return matrix, groups
+
+
+@dataclass
+class Geography:
+    """Unsplit unit geometries (EPSG:4326) and their land neighbours."""
+
+    units: gpd.GeoDataFrame
+    neighbours: pd.DataFrame
+    without_geometry: list[str]
+
+
+def load_geography(inputs: Inputs, config: RunConfig) -> Geography:
+    """Build each analysis unit's geometry from the bundled boundaries and find neighbours.
+
+    A unit's geometry is the union of its ``boundary_codes`` (e.g. Tyumen Oblast as a whole is
+    Tyumen + Khanty-Mansi + Yamalo-Nenets). Units with no boundary (Crimea, Sevastopol) are listed
+    in ``without_geometry`` and keep their rows in every table.
+    """
+    boundaries = bnd.load_boundaries(config.geodata.boundaries)
+    codes = sorted(set(inputs.tidy["region_code"]))
+    r = inputs.regions.set_index("region_code")
+    bgeom = boundaries.set_index("region_code").geometry
+    rows, missing = [], []
+    for code in codes:
+        parts = [p for p in str(r.at[code, "boundary_codes"] or "").split(";") if p and p != "nan"]
+        parts = [p for p in parts if p in bgeom.index]
+        if not parts:
+            missing.append(code)
+            continue
+        geom = bgeom.loc[parts].union_all() if len(parts) > 1 else bgeom.loc[parts[0]]
+        rows.append({"region_code": code, "geometry": geom})
+    units = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+    neighbours = bnd.find_neighbours(units, tolerance_deg=config.geodata.neighbour_tolerance_deg)
+    return Geography(units=units, neighbours=neighbours, without_geometry=missing)
+
+
+def detect_candidates(analysis: Analysis, groups: pd.DataFrame, geography: Geography) -> pd.DataFrame:
+    """Candidate clusters of the analysis year (see :func:`mapping.candidates.candidate_clusters`)."""
+    return candidate_clusters(analysis.spec, groups, geography.neighbours)
+
+
+def compare_supported(analysis: Analysis, inputs: Inputs, config: RunConfig
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Statuses of region x activity pairs and of supported clusters at the data's granularity.
+
+    Returns
+    -------
+    pairs_status, clusters_status, supported : DataFrame
+    """
+    acts = inputs.activities
+    known = {c: set(g["code"]) for c, g in acts.groupby("classification")}
+    supported = load_supported_clusters(config.geodata.supported_clusters,
+                                        region_codes=set(inputs.regions["region_code"]), activity_codes=known)
+    units = set(analysis.spec["region_code"])
+    units_of = {code: reg.expand_to_units(code, inputs.regions, nested=config.geodata.nested_units)
+                for code in {c for cs in supported["region_codes"] for c in cs}}
+    units_of = {k: [u for u in v if u in units] or v for k, v in units_of.items()}
+    to_level = _level_map(acts, analysis.classification, analysis.level)
+    pairs = supported_pairs(supported, units_of=units_of, to_level=to_level)
+    pairs_status, clusters_status = divergence(analysis.spec, pairs, supported)
+    return pairs_status, clusters_status, supported
+
+
+def _level_map(acts: pd.DataFrame, classification: str, level: str) -> dict[str, list[str]]:
+    """Map every code of ``classification`` to the codes at ``level`` (up via parents, down via children)."""
+    a = acts.loc[acts["classification"] == classification].set_index("code")
+    parent = a["parent_code"].fillna("").to_dict()
+    lvl = a["level"].to_dict()
+    out: dict[str, list[str]] = {}
+    for code in a.index:
+        c = code
+        while c and lvl.get(c) != level:
+            c = parent.get(c, "")
+        if c:
+            out[code] = [c]
+        else:  # coarser than the data: all descendants at the level
+            kids = [k for k in a.index if lvl[k] == level and _ancestor(k, code, parent)]
+            out[code] = kids or [code]
+    return out
+
+
+def _ancestor(code: str, anc: str, parent: dict[str, str]) -> bool:
+    while code:
+        code = parent.get(code, "")
+        if code == anc:
+            return True
+    return False
+
+
+def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.DataFrame, groups: pd.DataFrame,
+              geography: Geography, candidates: pd.DataFrame,
+              divergence_result: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+              timings: dict[str, float] | None = None) -> Path:
+    """Write every output of the contract into a new run folder (not yet published).
+
+    Files are written into ``runs/.<run_id>.partial`` and the folder is renamed to ``runs/<run_id>``
+    only when complete, so no reader ever sees a half-written run.
+
+    Returns
+    -------
+    Path
+        The finished run folder.
+    """
+    from mapping import layers
+
+    root = Path(config.run.output_root)
+    run_id = new_run_id(inputs.content_key)
+    final = root / "runs" / run_id
+    tmp = root / "runs" / f".{run_id}.partial"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    pairs_status, clusters_status, supported = divergence_result
+    built = layers.build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status,
+                                supported, matrix)
+    counts: dict[str, int] = {}
+    counts["location_quotients.csv"] = write_csv(analysis.lq, tmp / "location_quotients.csv")
+    counts["activity_groups.csv"] = write_csv(built.activity_groups[ACTIVITY_GROUP_COLUMNS], tmp / "activity_groups.csv")
+    counts["relatedness.csv"] = write_csv(matrix.reset_index(), tmp / "relatedness.csv")
+    counts["candidate_clusters.csv"] = write_csv(built.candidates_table[CANDIDATE_COLUMNS], tmp / "candidate_clusters.csv")
+    counts["divergence.csv"] = write_csv(built.divergence_table[DIVERGENCE_COLUMNS], tmp / "divergence.csv")
+    counts["supported_clusters.csv"] = write_csv(built.supported_table[SUPPORTED_COLUMNS], tmp / "supported_clusters.csv")
+    gj = {"candidate_clusters": ("candidate_id", built.candidates_layer),
+          "supported_clusters": ("cluster_id", built.supported_layer),
+          "divergence": ("divergence_id", built.divergence_layer)}
+    for name, (idc, gdf) in gj.items():
+        counts[f"{name}.geojson"] = write_geojson(gdf, tmp / f"{name}.geojson", id_column=idc)
+    write_geopackage({name: gdf for name, (_, gdf) in gj.items()}, tmp / "clusters.gpkg")
+    manifest = {
+        "run_id": run_id,
+        "started": inputs.started,
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": config.resolved_dict(),
+        "seed": config.run.seed,
+        "analysis": {"year": analysis.year, "classification": analysis.classification, "level": analysis.level,
+                     "indicators": list(config.specialisation.indicators),
+                     "rule": config.specialisation.combine or " or ".join(config.specialisation.indicators),
+                     "threshold": config.specialisation.threshold,
+                     "relatedness": dict(matrix.attrs), "grouping": dict(groups.attrs)},
+        "inputs": [l.to_dict() for l in inputs.ledgers],
+        "regions_without_geometry": geography.without_geometry,
+        "stage_seconds": timings or {},
+        "software": software_versions(),
+        "headline": built.headline,
+    }
+    (tmp / "report.md").write_text(render_report(manifest, built, inputs, analysis, config), encoding="utf-8")
+    counts["report.md"] = None
+    write_manifest(tmp, manifest, counts)
+    tmp.rename(final)
+    return final
+
+
+def publish_run(run_dir: Path, config: RunConfig) -> Path:
+    """Publish a finished run as ``<output_root>/latest`` (atomic)."""
+    return publish_latest(run_dir, Path(config.run.output_root))
