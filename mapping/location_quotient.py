@@ -161,7 +161,10 @@ def specialisation(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str |
     out = pd.DataFrame(index=wide_flag.index)
     out["specialised"] = combined.reindex(out.index).fillna(False).astype(bool)
     out["lq_max"] = wide_lq.max(axis=1, skipna=True)
-    out["lq_indicator"] = wide_lq.idxmax(axis=1, skipna=True).where(out["lq_max"].notna(), "")
+    has_lq = wide_lq.notna().any(axis=1)
+    out["lq_indicator"] = ""
+    if has_lq.any():
+        out.loc[has_lq, "lq_indicator"] = wide_lq.loc[has_lq].idxmax(axis=1, skipna=True)
     out["lq_by_indicator"] = [
         ";".join(f"{c}={v:.3f}" for c, v in row.items() if pd.notna(v)) for _, row in wide_lq.iterrows()]
     out["indicators_specialised"] = [

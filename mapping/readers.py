@@ -70,6 +70,8 @@ GVA_OKVED2_FROM = 2016
 _MARKER = r"\d{1,2}\)(?:\s*;?\s*\d{1,2}\))*"
 _YEAR_RE = re.compile(rf"^((?:19|20)\d\d)\s*({_MARKER})?\s*(?:гг?\.?)?$")
 _TRAILING_MARKER_RE = re.compile(rf"\s*({_MARKER})\s*$")
+# In titles a marker is one digit: "ОКВЭД21)" is "ОКВЭД2" with footnote 1.
+_TITLE_MARKER_RE = re.compile(r"\s*(\d\)(?:\s*;?\s*\d\))*)\s*$")
 _SUPPRESSED_RE = re.compile(r"^(?:…|\.\.\.?)+\.?$")
 _ABSENT = {"-", "–", "—", "−"}
 # The footnote separator: underscores, or em dashes that some workbooks store as "¾" (cp1251 mojibake).
@@ -206,7 +208,8 @@ def _open_sheet_rows(path: Path, sheet: str) -> list[tuple]:
         wb.close()
 
 
-def _find_year_header(rows: list[tuple], *, file: str, sheet: str, first_col: int) -> tuple[int, dict[int, tuple[int, str]]]:
+def _find_year_header(rows: list[tuple], *, file: str, sheet: str,
+                      first_col: int) -> tuple[int, dict[int, tuple[int, str]]]:
     """Locate the year header row: all non-empty cells from ``first_col`` on are years.
 
     Returns the 0-based row index and ``{column index: (year, marker)}``.
@@ -242,8 +245,8 @@ def _annex_meta(rows: list[tuple], header: int, sheet: str) -> dict[str, Any]:
     wanted = sheet.strip(". ")
     table, title_raw = next(((n, t) for n, t in numbered if n == wanted), numbered[-1] if numbered else ("", ""))
     title_raw = " ".join(title_raw.split())
-    marker = _TRAILING_MARKER_RE.search(title_raw)
-    title = _TRAILING_MARKER_RE.sub("", title_raw).strip()
+    marker = _TITLE_MARKER_RE.search(title_raw)
+    title = _TITLE_MARKER_RE.sub("", title_raw).strip()
     units = [m.group(1) for t in texts if (m := _UNIT_ROW_RE.match(t))]
     unit = " ".join(units[-1].split()) if units else ""
     if not unit and "," in title:
@@ -402,8 +405,9 @@ def read_gva_structure(path: str | Path, year: int) -> tuple[pd.DataFrame, dict[
     m = _TITLE_YEAR_RE.search(title)
     title_year = int(m.group(1)) if m else None
     if title_year is not None and title_year != int(year):
-        raise MappingError(f"{file}, sheet {sheet!r}, row {title_row}: the title says {title_year} ({title[:90]!r}) but the "
-                           f"sheet is named {sheet}; this sheet is a copy of the {title_year} data, not {year} data")
+        raise MappingError(f"{file}, sheet {sheet!r}, row {title_row}: the title says {title_year} "
+                           f"({title[:90]!r}) but the sheet is named {sheet}: it holds {title_year} data, not "
+                           f"{year} data (in VRP_OKVED2_s2016.xlsx the 2023 and 2024 sheets are copies of 2022)")
     unit_m = re.search(r"\(([^()]*)\)\s*$", title)
     # Column label: the section code in the header row, else the text just above it (total column).
     labels: dict[int, str] = {}
@@ -585,7 +589,8 @@ def read_emiss_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise MappingError(f"{file}: no year header found in lines 1-{HEADER_SCAN_ROWS} (expected label columns "
                            f"followed by years such as 2021)")
     line_no, hrec = lines[header]
-    year_cols = {j: _parse_year(v)[0] for j, v in enumerate(hrec) if j >= first_year and v.strip()}  # type: ignore[index]
+    year_cols = {j: _parse_year(v)[0]  # type: ignore[index]
+                 for j, v in enumerate(hrec) if j >= first_year and v.strip()}
     if first_year < 2:
         raise MappingError(f"{file}, line {line_no}: the years start in column {first_year + 1}; expected at least "
                            f"two label columns (region, activity) before them")

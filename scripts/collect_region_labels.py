@@ -123,10 +123,15 @@ def gva_structure_region_labels(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def gva_structure_activity_headers(path: Path) -> Iterator[tuple[str, str, str, int]]:
-    """Yield ``(sheet, header, name, column)`` for each ``Раздел X`` column of every sheet."""
+    """Yield ``(sheet, header, name, column)`` for each ``Раздел X`` column of every sheet.
+
+    The total column (``Валовая добавленная стоимость в основных ценах``, one row above the
+    section headers) comes first, with header None.
+    """
     for sheet, rows in gva_structure_sheets(path):
         hdr = next(i for i, r in enumerate(rows) if any(isinstance(v, str) and _SECTION_HEADER.match(v.strip())
                                                         for v in r))
+        yield sheet, None, rows[hdr - 1][2], 2
         for j, v in enumerate(rows[hdr]):
             if isinstance(v, str) and _SECTION_HEADER.match(v.strip()):
                 yield sheet, v, rows[hdr + 1][j], j
@@ -175,8 +180,11 @@ def iter_activity_labels(shared: Path) -> Iterator[tuple[str, str, str, str, str
     """
     for sheet, header, name, j in gva_structure_activity_headers(shared / GVA_STRUCT):
         cls = "OKVED2" if int(sheet) >= 2016 else "OKVED2007"
-        code = header.strip()[-1].translate(str.maketrans("АВСЕНКМОРТХ", "ABCEHKMOPTX"))
-        yield cls, "gva", f"{GVA_STRUCT.name}!{sheet} col {j + 1} header", header, code
+        if header is None:
+            code = "TOTAL"
+        else:
+            code = header.strip()[-1].translate(str.maketrans("АВСЕНКМОРТХ", "ABCEHKMOPTX"))
+            yield cls, "gva", f"{GVA_STRUCT.name}!{sheet} col {j + 1} header", header, code
         if isinstance(name, str) and name.strip():
             yield cls, "gva", f"{GVA_STRUCT.name}!{sheet} col {j + 1} name", name, code
     seen = set()

@@ -1,0 +1,401 @@
+#!/usr/bin/env python
+"""Build ``data/ru_rosstat_2021.csv``, the embedded default input, from the original Rosstat files.
+
+The sources are the files described in ``../shared/data/ru/PROVENANCE.md``. The script first checks
+each file's SHA-256 against the sums below (and that PROVENANCE.md lists the same sums) and refuses
+to build on any mismatch. It then reads the files with :mod:`mapping.readers`, resolves region and
+activity labels with :mod:`mapping.registry`, writes the tidy long table (schema in
+``data/README.md``) and prints consistency checks: the sum over subjects against the reported
+national row, and parent = sum of parts for the nested okrugs.
+
+Usage::
+
+    .venv/bin/python scripts/build_default_data.py            # uses ../shared next to the project
+    .venv/bin/python scripts/build_default_data.py --shared /path/to/shared --out data/ru_rosstat_2021.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a plain script from any directory
+    sys.path.insert(0, str(ROOT))
+
+from mapping.errors import MappingError  # noqa: E402
+from mapping.ingest import read_tidy  # noqa: E402
+from mapping.readers import (FLAG_AGGREGATE_UNLABELLED, FLAG_ABSENT, FLAG_NORMAL, read_emiss_csv,  # noqa: E402
+                             read_gva_structure, read_rosstat_annex, read_vrp_total)
+from mapping.registry import (load_region_registry, resolve_activity_labels,  # noqa: E402
+                              resolve_region_labels)
+from mapping.schema import TIDY_COLUMNS  # noqa: E402
+
+YEAR = 2021
+DEFAULT_SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DEFAULT_OUT = ROOT / "data" / "ru_rosstat_2021.csv"
+RU = "data/ru"  # the sources' folder inside ``shared``
+
+ANNEX = "rosstat_regions_2022_annex"
+F_LABOUR = f"{ANNEX}/Раздел 2 - Труд.xlsx"
+F_ORGS = f"{ANNEX}/Раздел 11 - Предприятия и организации.xlsx"
+F_INDUSTRY = f"{ANNEX}/Раздел 12 - Промышленное производство.xlsx"
+F_SCIENCE = f"{ANNEX}/Раздел 18 - Наука и инновации.xlsx"
+F_TRADE = f"{ANNEX}/Раздел 21 - Внешняя торговля.xlsx"
+F_GVA_SHARE = "gva_structure_region_okved/VRP_OKVED2_s2016.xlsx"
+F_GRP = "gva_structure_region_okved/VRP.xlsx"
+F_ORG_COUNT = "emiss_org_count_region_okved2/rosstat-org-stats.csv"
+
+#: SHA-256 of each source as recorded in PROVENANCE.md (2026-11-22).
+EXPECTED_SHA256 = {
+    F_LABOUR: "79e21a7fe1b4da9208875bb71f06a7a1896c026a065b2a28bf03c3cbdb8ef937",
+    F_ORGS: "66753c2ee71da0f1d1572021fc98b7277ceb2f3b3ae5988dc4a16a3d1ef2d2b2",
+    F_INDUSTRY: "7fe190da03a6315a88f0f9a68b55c0c7358d5b76e4479ab73b0e2d98c2053b69",
+    F_SCIENCE: "7024ada7c872e1b35a44cd8531c717781676f6ddc722ee7f858257588efe48ce",
+    F_TRADE: "c1a95827d1b31a1d0740dbb903db6da6c1046194ccf3f95a266ef8ce5ca7c15b",
+    F_GVA_SHARE: "7c22f3b99e071d720008bcd1d211e11b7e78af0469d3c69c1b79b336be68d755",
+    F_GRP: "502d44735fbf8caa87b4352bd97c5ca4c2114741b259abafff83bd3751b06563",
+    F_ORG_COUNT: "6c7534fbc47fe323bd6b0c73bb0069118e4fb5c3a7b36f2d4e16af51e16c1f3a",
+}
+
+#: Significant digits written: products of a rounded share and GRP carry ~3 real digits, so 6 is
+#: ample; read values and sums keep 12, which only removes binary noise (578.5999999999999 -> 578.6).
+SIG_DERIVED = 6
+SIG_READ = 12
+#: Units of the tidy table, per indicator.
+UNITS = {"gva": "million RUB", "establishments": "count", "shipments": "million RUB",
+         "employment": "thousand persons", "revenue": "billion RUB", "exports": "million USD",
+         "rd_expenditure": "million RUB"}
+#: Region-level context totals read from the annex: indicator -> (file, sheet(s)).
+ANNEX_TOTALS = {"employment": (F_LABOUR, ["2.3."]), "revenue": (F_ORGS, ["11.2."]),
+                "exports": (F_TRADE, ["21.1.1.", "21.2.1."]), "rd_expenditure": (F_SCIENCE, ["18.5."])}
+KEEP_KINDS = ("subject", "remainder")
+_PROV_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*([0-9a-f]{64})\s*\|", re.M)
+
+
+# --------------------------------------------------------------------------- source verification
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_sources(shared: Path) -> None:
+    """Refuse to build unless every source matches its SHA-256 here and in PROVENANCE.md."""
+    base = shared / RU
+    problems = []
+    prov = base / "PROVENANCE.md"
+    if prov.is_file():
+        listed = dict(_PROV_ROW.findall(prov.read_text(encoding="utf-8")))
+        for rel, sha in EXPECTED_SHA256.items():
+            if listed.get(rel) != sha:
+                problems.append(f"{rel}: PROVENANCE.md lists {listed.get(rel)!r}, this script expects {sha}")
+    else:
+        problems.append(f"{prov}: not found (needed to double-check the expected sums)")
+    for rel, sha in EXPECTED_SHA256.items():
+        path = base / rel
+        if not path.is_file():
+            problems.append(f"{path}: not found")
+            continue
+        got = _sha256(path)
+        print(f"  sha256 {'ok      ' if got == sha else 'MISMATCH'} {rel}")
+        if got != sha:
+            problems.append(f"{rel}: sha256 {got}, expected {sha}")
+    if problems:
+        raise SystemExit("refusing to build: the sources are not the documented files:\n  " + "\n  ".join(problems))
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _fmt(value: float, sig: int) -> str:
+    """Fixed, locale-free text for a value: ``sig`` significant digits, no exponent, "" for NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return np.format_float_positional(float(f"{float(value):.{sig}g}"), trim="-")
+
+
+def _tidy_flag(flag: str) -> str:
+    """Reader flag -> tidy flag. An empty or unparsed cell has no value: recorded as suppressed."""
+    return flag if flag in (FLAG_NORMAL, FLAG_ABSENT, "suppressed", "derived") else "suppressed"
+
+
+def _cell(rel: str, sheet: str, row: int, col: str) -> str:
+    """Provenance of one cell: ``file!sheet!F25`` (xlsx) or ``file!R5C8`` (CSV)."""
+    return f"{rel}!{sheet}!{col}{row}" if sheet else f"{rel}!R{row}C{col}"
+
+
+def _with_regions(df: pd.DataFrame, registry: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Add ``region_code`` and ``kind``; rows flagged aggregate_unlabelled are dropped (and counted)."""
+    unlabelled = df["flag"].eq(FLAG_AGGREGATE_UNLABELLED)
+    if unlabelled.any():
+        print(f"  {source}: {df.loc[unlabelled, 'source_row'].nunique()} unlabelled district rows (#N/A) skipped")
+    df = df.loc[~unlabelled].copy()
+    codes = resolve_region_labels(df["region_label"].unique(), registry=registry, source=source)
+    df["region_code"] = df["region_label"].map(codes)
+    df["kind"] = df["region_code"].map(dict(zip(registry["region_code"], registry["kind"])))
+    return df
+
+
+def _rows(df: pd.DataFrame, *, indicator: str, level: str, sig: int, flag: str | None = None) -> pd.DataFrame:
+    """Tidy rows for the kept units of a frame with region_code, activity_code, value, flag, source."""
+    kept = df.loc[df["kind"].isin(KEEP_KINDS)]
+    out = pd.DataFrame({
+        "year": YEAR, "region_code": kept["region_code"], "activity_code": kept["activity_code"],
+        "classification": "OKVED2", "level": level, "indicator": indicator,
+        "value": kept["value"], "unit": UNITS[indicator],
+        "flag": kept["flag"].map(_tidy_flag) if flag is None else flag,
+        "source": kept["source"]})
+    if flag is not None:  # a derived value is suppressed when an input is
+        out.loc[kept["flag"].map(_tidy_flag).eq("suppressed").to_numpy(), "flag"] = "suppressed"
+    out.loc[out["flag"].eq("suppressed"), "value"] = math.nan
+    out["value_text"] = [_fmt(v, sig) for v in out["value"]]
+    return out
+
+
+# --------------------------------------------------------------------------- indicators
+
+def build_gva(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """GVA by section = share (%) x GRP / 100, plus GRP as the region total; national check values."""
+    share, meta = read_gva_structure(base / F_GVA_SHARE, YEAR)
+    if meta["classification"] != "OKVED2":
+        raise MappingError(f"{F_GVA_SHARE}: sheet {YEAR} is {meta['classification']}, expected OKVED2")
+    sections = share.loc[share["activity_label"].str.strip().str.startswith("Раздел")].copy()
+    acts = resolve_activity_labels(sections["activity_label"].unique(), classification="OKVED2", level="section",
+                                   source=F_GVA_SHARE)
+    sections["activity_code"] = sections["activity_label"].map(acts)
+    sections = _with_regions(sections, registry, F_GVA_SHARE)
+    grp = read_vrp_total(base / F_GRP, "Total")
+    grp = _with_regions(grp.loc[grp["year"].eq(YEAR)], registry, F_GRP)
+    dup = grp["region_code"].duplicated(keep=False)
+    if dup.any():
+        raise MappingError(f"{F_GRP}: several rows resolve to {sorted(set(grp.loc[dup, 'region_code']))}")
+    grp_by = grp.set_index("region_code")
+    m = sections.merge(grp_by[["value", "flag", "source_row", "source_col"]], left_on="region_code",
+                       right_index=True, how="left", suffixes=("", "_grp"))
+    m["value"] = m["value"] * m["value_grp"] / 100.0
+    bad = m["flag_grp"].isna() | m["flag_grp"].map(_tidy_flag).eq("suppressed")
+    m.loc[bad & m["kind"].isin(KEEP_KINDS), "flag"] = "suppressed"
+    m["source"] = [f"{_cell(F_GVA_SHARE, str(YEAR), r, c)} * {_cell(F_GRP, 'Total', int(gr), gc)} / 100"
+                   if pd.notna(gr) else _cell(F_GVA_SHARE, str(YEAR), r, c)
+                   for r, c, gr, gc in zip(m["source_row"], m["source_col"], m["source_row_grp"], m["source_col_grp"])]
+    gva = _rows(m, indicator="gva", level="section", sig=SIG_DERIVED, flag="derived")
+    grp["activity_code"] = "TOTAL"
+    grp["source"] = [_cell(F_GRP, "Total", r, c) for r, c in zip(grp["source_row"], grp["source_col"])]
+    total = _rows(grp, indicator="gva", level="total", sig=SIG_READ)
+    # National check: the sheet's national structure ("из суммы субъектов") x the sum of subjects' GRP.
+    nat_share = sections.loc[sections["kind"].eq("country")].set_index("activity_code")["value"]
+    return gva, total, {"nat_share": nat_share}
+
+
+def build_establishments(base: Path, registry: pd.DataFrame) -> pd.DataFrame:
+    """Number of organisations by section (upper-case, unindented rows A-U) and the region total."""
+    df, meta = read_emiss_csv(base / F_ORG_COUNT)
+    df = df.loc[df["year"].eq(YEAR)]
+    top = df.loc[df["activity_depth"].eq(0)].copy()
+    is_total = top["activity_label"].str.casefold().str.startswith("всего по обследуемым")
+    is_section = top["activity_label"].eq(top["activity_label"].str.upper()) & ~is_total
+    other = top.loc[~is_section & ~is_total, "activity_label"].unique()
+    if len(other):
+        raise MappingError(f"{F_ORG_COUNT}: unindented activity rows that are neither sections nor the total: "
+                           + ", ".join(repr(o) for o in other[:5]))
+    acts = resolve_activity_labels(top.loc[is_section, "activity_label"].unique(), classification="OKVED2",
+                                   level="section", source=F_ORG_COUNT)
+    top["activity_code"] = top["activity_label"].map(acts).where(is_section, "TOTAL")
+    top = _with_regions(top, registry, F_ORG_COUNT)
+    top["source"] = [_cell(F_ORG_COUNT, "", r, c) for r, c in zip(top["source_row"], top["source_col"])]
+    sec = _rows(top.loc[top["activity_code"].ne("TOTAL")], indicator="establishments", level="section", sig=SIG_READ)
+    tot = _rows(top.loc[top["activity_code"].eq("TOTAL")], indicator="establishments", level="total", sig=SIG_READ)
+    return pd.concat([sec, tot])
+
+
+def _shipment_sheets(path: Path) -> dict[str, str]:
+    """Find the OKVED2 sheets 12.2.x with 2021 data and the section each one covers (by title)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    sheets = [s for s in wb.sheetnames if s.startswith("12.2.")]
+    wb.close()
+    found: dict[str, str] = {}
+    for sheet in sheets:
+        _, meta = read_rosstat_annex(path, sheet)
+        name = re.search(r"«([^»]+)»", meta["title"])
+        if YEAR in meta["years"] and "ОКВЭД2" in meta["title"] and name:
+            code = resolve_activity_labels([name.group(1)], classification="OKVED2", level="section",
+                                           source=f"{path.name} sheet {sheet}")[name.group(1)]
+            if code in found.values():
+                raise MappingError(f"{path.name}: two OKVED2 sheets for section {code}")
+            found[sheet] = code
+    if sorted(found.values()) != ["B", "C", "D", "E"]:
+        raise MappingError(f"{path.name}: expected OKVED2 sheets for sections B, C, D, E; found {found}")
+    return found
+
+
+def build_shipments(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Shipments of own production (million RUB), sections B-E, from the annex 12.2.x OKVED2 sheets."""
+    frames, national = [], {}
+    for sheet, code in _shipment_sheets(base / F_INDUSTRY).items():
+        df, meta = read_rosstat_annex(base / F_INDUSTRY, sheet)
+        df = _with_regions(df.loc[df["year"].eq(YEAR)], registry, f"{F_INDUSTRY} sheet {sheet}")
+        df["activity_code"] = code
+        df["source"] = [_cell(F_INDUSTRY, sheet, r, c) for r, c in zip(df["source_row"], df["source_col"])]
+        national[("shipments", code)] = df.loc[df["kind"].eq("country"), "value"].sum()
+        print(f"  shipments {code}: sheet {sheet} «{meta['title'][:60]}» unit: {meta['unit']}")
+        frames.append(_rows(df, indicator="shipments", level="section", sig=SIG_READ))
+    return pd.concat(frames), national
+
+
+def build_annex_totals(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Region context totals from the annex (employment, revenue, exports, R&D expenditure)."""
+    frames, national = [], {}
+    for indicator, (rel, sheets) in ANNEX_TOTALS.items():
+        parts = []
+        for sheet in sheets:
+            df, meta = read_rosstat_annex(base / rel, sheet)
+            df = _with_regions(df.loc[df["year"].eq(YEAR)], registry, f"{rel} sheet {sheet}")
+            df["source"] = [_cell(rel, sheet, r, c) for r, c in zip(df["source_row"], df["source_col"])]
+            print(f"  {indicator}: {rel} sheet {sheet} «{meta['title'][:50]}» unit: {meta['unit']}")
+            parts.append(df.set_index("region_code"))
+        if len(parts) == 1:
+            df = parts[0].reset_index()
+            flag = None
+        else:  # exports = far abroad + CIS; suppressed if any part is
+            a, b = parts
+            df = a[["kind"]].copy()
+            df["value"] = a["value"] + b["value"]
+            supp = a["flag"].map(_tidy_flag).eq("suppressed") | b["flag"].map(_tidy_flag).eq("suppressed")
+            df["flag"] = np.where(supp, "suppressed", "derived")
+            df["source"] = a["source"] + " + " + b["source"]
+            df = df.reset_index()
+            flag = "derived"
+        df["activity_code"] = "TOTAL"
+        national[(indicator, "TOTAL")] = df.loc[df["kind"].eq("country"), "value"].sum()
+        frames.append(_rows(df, indicator=indicator, level="total", sig=SIG_READ, flag=flag))
+    return pd.concat(frames), national
+
+
+# --------------------------------------------------------------------------- checks
+
+def check_national(tidy: pd.DataFrame, registry: pd.DataFrame, national: dict) -> pd.DataFrame:
+    """Sum over subjects (parents only, so nested okrugs are not counted twice) vs the national row."""
+    top = set(registry.loc[registry["kind"].eq("subject") & registry["parent_code"].eq(""), "region_code"])
+    rows = []
+    for (indicator, act), g in tidy.groupby(["indicator", "activity_code"]):
+        g = g.loc[g["region_code"].isin(top)]
+        s = g["value"].sum()
+        nat = national.get((indicator, act), math.nan)
+        rows.append({"indicator": indicator, "activity": act, "units": len(g),
+                     "suppressed": int(g["flag"].eq("suppressed").sum()), "sum_subjects": s, "national": nat,
+                     "rel_diff": (s - nat) / nat if nat and not math.isnan(nat) else math.nan})
+    return pd.DataFrame(rows)
+
+
+def check_parts(tidy: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """Parent = sum of parts (RU-ARK = RU-NEN + RU-ARK-X; RU-TYU = RU-KHM + RU-YAN + RU-TYU-X)."""
+    children: dict[str, list[str]] = {}
+    for code, parent in zip(registry["region_code"], registry["parent_code"]):
+        if parent:
+            children.setdefault(parent, []).append(code)
+    rows = []
+    for (indicator, act), g in tidy.groupby(["indicator", "activity_code"]):
+        v = g.set_index("region_code")["value"]
+        for parent, parts in sorted(children.items()):
+            if parent in v and all(p in v for p in parts) and v[[parent] + parts].notna().all():
+                s = v[parts].sum()
+                rows.append({"indicator": indicator, "activity": act, "parent": parent, "parent_value": v[parent],
+                             "sum_parts": s, "rel_diff": (s - v[parent]) / v[parent] if v[parent] else
+                             (0.0 if s == 0 else math.inf)})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- main
+
+def build(shared: Path, out: Path) -> pd.DataFrame:
+    """Verify the sources, build the tidy table, print the checks and write ``out``."""
+    print(f"sources: {shared / RU}")
+    verify_sources(shared)
+    base = shared / RU
+    registry = load_region_registry()
+    print("reading:")
+    gva, gva_total, gva_meta = build_gva(base, registry)
+    est = build_establishments(base, registry)
+    ship, nat_ship = build_shipments(base, registry)
+    totals, nat_totals = build_annex_totals(base, registry)
+    tidy = pd.concat([gva, gva_total, est, ship, totals], ignore_index=True)
+    key = ["year", "indicator", "level", "region_code", "activity_code"]
+    dup = tidy.duplicated(key, keep=False)
+    if dup.any():
+        raise MappingError("duplicate keys in the built table: " + ", ".join(
+            "/".join(map(str, k)) for k in tidy.loc[dup, key].drop_duplicates().head(5).itertuples(index=False)))
+    tidy = tidy.sort_values(key, kind="stable").reset_index(drop=True)
+    national = {**nat_ship, **nat_totals}
+    grp_top = gva_total.loc[gva_total["region_code"].isin(
+        registry.loc[registry["kind"].eq("subject") & registry["parent_code"].eq(""), "region_code"]), "value"].sum()
+    for code, share in gva_meta["nat_share"].items():
+        national[("gva", code)] = share * grp_top / 100.0
+    _print_summary(tidy, registry, national)
+    written = tidy.assign(value=tidy["value_text"])[TIDY_COLUMNS]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written.to_csv(out, index=False, lineterminator="\n", encoding="utf-8")
+    read_tidy(out)  # the table must pass the pipeline's own input validation
+    print(f"wrote {out} ({len(written)} rows, sha256 {_sha256(out)}); it passes mapping.ingest.read_tidy")
+    return written
+
+
+def _print_summary(tidy: pd.DataFrame, registry: pd.DataFrame, national: dict) -> None:
+    kind = dict(zip(registry["region_code"], registry["kind"]))
+    print("\nrows by indicator and level (subjects / remainders / flags):")
+    for (ind, lev), g in tidy.groupby(["indicator", "level"]):
+        k = g.drop_duplicates("region_code")["region_code"].map(kind).value_counts()
+        print(f"  {ind:15s} {lev:8s} {len(g):5d} rows, {k.get('subject', 0)} subjects, "
+              f"{k.get('remainder', 0)} remainders, {g['activity_code'].nunique()} activities, flags "
+              + ", ".join(f"{f or 'plain'}={n}" for f, n in g["flag"].value_counts().sort_index().items()))
+    nat = check_national(tidy, registry, national)
+    print("\nnational check: sum over subjects (82 top-level subjects; the nested okrugs are inside RU-ARK and "
+          "RU-TYU) vs the national row (gva sections: national structure x sum of subjects' GRP; "
+          "gva TOTAL and establishments: no national row in the source):")
+    with pd.option_context("display.width", 200, "display.max_rows", 200, "display.float_format", "{:.6g}".format):
+        print(nat.to_string(index=False))
+        parts = check_parts(tidy, registry)
+        print("\nparent = sum of parts (largest relative differences):")
+        if parts.empty:
+            print("  no indicator has a parent and all its parts")
+        else:
+            parts["abs"] = parts["rel_diff"].abs()
+            worst = parts.sort_values("abs", ascending=False).groupby("indicator", sort=True).head(1)
+            print(worst.drop(columns="abs").to_string(index=False))
+            print(f"  {len(parts)} parent checks; per indicator the largest |rel diff| is shown "
+                  "(gva sections: shares rounded to 0.1 pp in parent and parts separately)")
+    sums = tidy.loc[tidy["indicator"].eq("gva") & tidy["level"].eq("section")].groupby("region_code")["value"].sum()
+    grp = tidy.loc[tidy["indicator"].eq("gva") & tidy["level"].eq("total")].set_index("region_code")["value"]
+    dev = (sums / grp - 1).abs()
+    print(f"\ngva: sum of sections / GRP - 1 over {dev.notna().sum()} units: max {dev.max():.3g} "
+          f"({dev.idxmax()}); the shares are rounded to 0.1 pp")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
+                        help=f"folder holding data/ru/ (default {DEFAULT_SHARED})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output CSV (default {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+    try:
+        build(args.shared, args.out)
+    except MappingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
