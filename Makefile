@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# Debian packages: gmt-dcw (boundary source, rebuild + tests), gdal-bin (GDAL command-line checks).
-DEBS := gmt-dcw gdal-bin
+# Debian packages: gmt-dcw (boundary source, rebuild + tests), gdal-bin (GDAL command-line checks),
+# chromium (headless browser test of map.html).
+DEBS := gmt-dcw gdal-bin chromium
 
 .PHONY: run test debs clean-outputs geodata default-data
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from mapping.errors import MappingError, format_items
-from mapping.schema import TIDY_COLUMNS, TIDY_SCHEMA
+from mapping.schema import TIDY_COLUMNS, TIDY_OPTIONAL_COLUMNS, TIDY_SCHEMA
 
 __all__ = ["FileLedger", "read_tidy", "select_units", "sha256_file", "MAX_INPUT_BYTES"]
 
@@ -110,21 +110,32 @@ def read_tidy(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[pd
                            f"(found {list(df.columns)})")
     if df.empty:
         raise MappingError(f"{path}: no data rows")
-    df = df[TIDY_COLUMNS].copy()
+    optional = [c for c in TIDY_OPTIONAL_COLUMNS if c in df.columns]
+    df = df[TIDY_COLUMNS + optional].copy()
     df["source_row"] = range(first_row, first_row + len(df))
     for col in ("region_code", "activity_code", "classification", "level", "indicator", "unit", "flag", "source"):
         df[col] = df[col].astype(str).str.strip()
-    df["value"] = df["value"].replace({"": None})
+    for col in ["value"] + optional:
+        df[col] = df[col].replace({"": None})
     try:
         df = TIDY_SCHEMA.validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
         raise MappingError(_schema_message(path, df, exc.failure_cases)) from None
     df["year"] = df["year"].astype(int)
-    df["value"] = df["value"].astype(float)
-    bad_supp = df["flag"].eq("suppressed") & df["value"].notna()
+    for col in ["value"] + optional:
+        df[col] = df[col].astype(float)
+    for lo, hi, what in (("value_low", "value", "value_low above value"), ("value", "value_high", "value above value_high"),
+                         ("value_low", "value_high", "value_low above value_high")):
+        if lo in df and hi in df:
+            bad = df[lo] > df[hi]
+            if bad.any():
+                rows = [f"row {r}: {a} > {b}" for r, a, b in df.loc[bad, ["source_row", lo, hi]].itertuples(index=False)]
+                raise MappingError(f"{path}: {what}: " + format_items(rows))
+    bad_supp = df["flag"].isin(["suppressed", "range"]) & df["value"].notna()
     if bad_supp.any():
         rows = [f"row {r}: value {v}" for r, v in df.loc[bad_supp, ["source_row", "value"]].itertuples(index=False)]
-        raise MappingError(f"{path}: flag 'suppressed' with a value (suppressed cells must be empty): "
+        raise MappingError(f"{path}: flag 'suppressed' or 'range' with a value (such cells must be empty; "
+                           "put known bounds in value_low/value_high): "
                            + format_items(rows))
     dup = df.duplicated(_KEY, keep=False)
     if dup.any():

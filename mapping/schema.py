@@ -9,6 +9,7 @@ import pandera.pandas as pa
 
 __all__ = [
     "TIDY_COLUMNS",
+    "TIDY_OPTIONAL_COLUMNS",
     "TIDY_SCHEMA",
     "LQ_COLUMNS",
     "ACTIVITY_GROUP_COLUMNS",
@@ -22,9 +23,12 @@ __all__ = [
 #: The tidy long input: one row per year x region x activity x indicator.
 TIDY_COLUMNS = ["year", "region_code", "activity_code", "classification", "level", "indicator",
                 "value", "unit", "flag", "source"]
+#: Optional columns: bounds of the true value where the cell is rounded, suppressed or a range
+#: (e.g. a US CBP size-class letter "C" = 100-249 employees). Empty = no bound known.
+TIDY_OPTIONAL_COLUMNS = ["value_low", "value_high"]
 #: Cell flags: "" plain; suppressed (confidential/not available, value empty); absent ("-", value 0);
-#: derived (computed from other published figures); rounded.
-FLAGS = ("", "suppressed", "absent", "derived", "rounded")
+#: derived (computed from other published figures); rounded; range (only bounds known: value_low/value_high).
+FLAGS = ("", "suppressed", "absent", "derived", "rounded", "range")
 LEVELS = ("section", "division", "group", "class", "subclass", "naics2", "naics3", "naics4",
           "naics5", "naics6", "total")
 
@@ -40,6 +44,8 @@ TIDY_SCHEMA = pa.DataFrameSchema(
         "unit": pa.Column(str, pa.Check.str_length(min_value=1)),
         "flag": pa.Column(str, pa.Check.isin(FLAGS)),
         "source": pa.Column(str),
+        "value_low": pa.Column(float, pa.Check.ge(0), nullable=True, required=False),
+        "value_high": pa.Column(float, pa.Check.ge(0), nullable=True, required=False),
     },
     strict=False,
     coerce=True,

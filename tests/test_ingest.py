@@ -33,7 +33,7 @@ def test_reads_good_file_and_counts_rows(tmp_path):
     (HEADER + "20x1,RU-TA,C,OKVED2,section,employment,4,persons,,t\n", r"row 2, column 'year'"),
     (GOOD + "2021,RU-TA,C,OKVED2,section,employment,7,persons,,test\n", r"duplicate .*row 2: RU-TA x C x employment x 2021"),
     (GOOD + "2021,RU-BA,C,OKVED2,section,employment,7,thousand persons,,test\n", r"unit conflict: indicator 'employment'"),
-    (HEADER + "2021,RU-TA,C,OKVED2,section,employment,4,persons,suppressed,t\n", r"flag 'suppressed' with a value"),
+    (HEADER + "2021,RU-TA,C,OKVED2,section,employment,4,persons,suppressed,t\n", r"flag 'suppressed' or 'range' with a value"),
 ], ids=["empty", "header-only", "missing-column", "negative", "not-a-number", "bad-flag", "bad-level",
         "bad-year", "duplicate", "unit-conflict", "suppressed-with-value"])
 def test_errors(tmp_path, text, match):
