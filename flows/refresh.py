@@ -13,9 +13,21 @@ from prefect import flow, get_run_logger, task
 
 from mapping import pipeline
 from mapping.config import RunConfig
+from mapping.errors import MappingError
 
 
-@task(retries=2, retry_delay_seconds=2)
+def _transient(task, task_run, state) -> bool:
+    """Retry I/O hiccups, never the user's own input errors (they would fail the same way again)."""
+    try:
+        state.result()
+    except MappingError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
 def load_inputs(config: RunConfig) -> pipeline.Inputs:
     """Read and validate the inputs (retried: the only stage doing I/O that can fail transiently)."""
     return pipeline.load_inputs(config)

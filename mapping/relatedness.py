@@ -3,8 +3,9 @@
 Activities are related when their activity concentrates in the same regions. Three measures:
 
 ``correlation``
-    Pearson correlation, across regions, of each activity's regional shares (region's share of the
-    national value of the activity). Pairwise-complete: a suppressed cell drops only that region.
+    Pearson correlation, across regions, of each activity's share in the region's total (the
+    regional structure; equivalently of the LQs). Pairwise-complete: a suppressed cell drops only
+    that region.
 ``cosine``
     Cosine similarity of the activities' LQ profiles across regions.
 ``proximity``
@@ -68,10 +69,10 @@ def relatedness(lq: pd.DataFrame, *, indicator: str, level: str = "section", yea
                            f"available: {sorted(set(lq['indicator']))}")
     year = int(sub["year"].max()) if year is None else year
     sub = sub.loc[sub["year"] == year]
-    if measure == "correlation":
-        wide = sub.pivot_table(index="region_code", columns="activity_code", values="share_of_national", dropna=False)
-    else:
-        wide = sub.pivot_table(index="region_code", columns="activity_code", values="lq", dropna=False)
+    # Correlation uses the activity's share of each region's own total, which equals the LQ up to a
+    # per-activity factor that Pearson ignores; the region's share of the *national* value would
+    # mostly measure region size and make every activity look related.
+    wide = sub.pivot_table(index="region_code", columns="activity_code", values="lq", dropna=False)
     wide = wide.sort_index(axis=1)
     if wide.shape[1] < 3 or wide.shape[0] < min_regions:
         raise MappingError(f"relatedness: need at least 3 activities and {min_regions} regions with data for "
