@@ -20,30 +20,58 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 def _fail(exc: BaseException, debug: bool) -> None:
     if debug:
         raise exc
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo("error: " + " ".join(str(exc).split()), err=True)  # one paragraph
     raise typer.Exit(code=2)
 
 
-def _config(config: Path, inputs: list[Path] | None):
+def _config(config: Path, inputs: list[Path] | None, fmt: str | None = None, options: list[str] | None = None):
     from mapping.config import load_config, with_inputs
+    from mapping.formats import parse_options
 
     cfg = load_config(config)
-    return with_inputs(cfg, inputs) if inputs else cfg
+    return with_inputs(cfg, inputs, format=fmt, options=parse_options(options)) if inputs else cfg
+
+
+class _NoMappingTraceback:
+    """Logging filter: the user's input errors are reported in one paragraph, not as a traceback."""
+
+    def filter(self, record) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], MappingError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_tracebacks() -> None:
+    import logging
+
+    for name in ["", *logging.root.manager.loggerDict]:
+        logger = logging.getLogger(name)
+        for handler in getattr(logger, "handlers", []):
+            handler.addFilter(_NoMappingTraceback())
+
+
+_FORMAT_HELP = "Layout of every --input (default: detected): tidy, wide, annex, gva_structure, grp, emiss, cbp, customs."
+_OPTION_HELP = "Reading option for every --input, KEY=VALUE (sheet=2.3., years=2021, indicator=employment, unit=...)."
 
 
 @app.command()
 def run(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML run configuration."),
         input: Optional[list[Path]] = typer.Option(None, "--input", "-i",
-                                                   help="Tidy input file(s) replacing the config's inputs."),
+                                                   help="Input file(s) replacing the config's inputs."),
+        format: Optional[str] = typer.Option(None, "--format", "-f", help=_FORMAT_HELP),
+        option: Optional[list[str]] = typer.Option(None, "--option", "-o", help=_OPTION_HELP),
         debug: bool = typer.Option(False, help="Show the full traceback on errors.")) -> None:
     """Run the refresh flow and publish outputs/latest."""
     called_at = time.perf_counter()
     try:
-        cfg = _config(config, input)
+        cfg = _config(config, input, format, option)
     except MappingError as exc:
         _fail(exc, debug)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.refresh import refresh
+
+    if not debug:
+        _quiet_tracebacks()
 
     try:
         run_dir = refresh(cfg, called_at=called_at)
@@ -55,20 +83,35 @@ def run(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML
 @app.command()
 def check(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
           input: Optional[list[Path]] = typer.Option(None, "--input", "-i"),
+          format: Optional[str] = typer.Option(None, "--format", "-f", help=_FORMAT_HELP),
+          option: Optional[list[str]] = typer.Option(None, "--option", "-o", help=_OPTION_HELP),
           debug: bool = typer.Option(False)) -> None:
     """Read and validate the inputs without running the pipeline; print the row ledger."""
+    from mapping.formats import format_ledger
     from mapping.pipeline import load_inputs
 
     try:
-        inputs = load_inputs(_config(config, input))
+        inputs = load_inputs(_config(config, input, format, option))
     except MappingError as exc:
         _fail(exc, debug)
     for led in inputs.ledgers:
-        d = led.to_dict()
-        typer.echo(f"{d['file']}: read {d['rows_read']}, used {d['rows_used']} "
-                   f"(context {d['rows_context']}), suppressed cells {d['cells_suppressed']}")
-        for reason, n in d["rows_dropped"].items():
-            typer.echo(f"  dropped {n}: {reason}")
+        for line in format_ledger(led.to_dict()):
+            typer.echo(line)
+
+
+@app.command()
+def serve(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML run configuration."),
+          name: Optional[str] = typer.Option(None, help="Deployment name (default: the config's run.name)."),
+          debug: bool = typer.Option(False, help="Show the full traceback on errors.")) -> None:
+    """Serve the refresh flow as a Prefect deployment on the config's [schedule] cron (runs until Ctrl-C)."""
+    try:
+        _config(config, None)  # fail here, in one paragraph, on a bad config
+    except MappingError as exc:
+        _fail(exc, debug)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.refresh import serve as serve_refresh
+
+    serve_refresh(config, name=name)
 
 
 def main() -> None:  # pragma: no cover

@@ -62,8 +62,28 @@ def candidate_clusters(spec: pd.DataFrame, groups: pd.DataFrame, neighbours: pd.
                 "activity_codes": ";".join(sorted(set(part["activity_code"]))),
                 "indicators": ";".join(indicators),
                 "max_lq": float(part["lq_max"].max()),
+                **_evidence(part),
                 "members": part[["region_code", "activity_code", "lq_max"]].to_dict("records"),
             })
     cols = ["candidate_id", "group_id", "region_codes", "n_regions", "cross_regional", "activity_codes",
-            "indicators", "max_lq", "members"]
+            "indicators", "max_lq", "specialisation_call", "n_pairs", "n_certain_pairs", "years_specialised",
+            "single_year", "members"]
     return pd.DataFrame(rows, columns=cols).sort_values("candidate_id").reset_index(drop=True)
+
+
+def _evidence(part: pd.DataFrame) -> dict:
+    """Robustness of one candidate from its member pairs (all specialised on the published values).
+
+    ``specialisation_call`` is ``certain`` when every member pair is certain within the bounds of
+    the data, otherwise ``possible``; ``years_specialised`` is the most years any member pair was
+    specialised, and ``single_year`` marks a candidate none of whose pairs was specialised in any
+    other year of several.
+    """
+    calls = part["specialisation_call"] if "specialisation_call" in part else pd.Series("certain", index=part.index)
+    n_cert = int((calls == "certain").sum())
+    years = part["years_specialised"] if "years_specialised" in part else pd.Series(1, index=part.index)
+    single = part["single_year"] if "single_year" in part else pd.Series(False, index=part.index)
+    return {"specialisation_call": "certain" if n_cert == len(part) else "possible",
+            "n_pairs": int(len(part)), "n_certain_pairs": n_cert,
+            "years_specialised": int(years.max()) if len(years) else 0,
+            "single_year": bool(single.all()) if len(single) else False}

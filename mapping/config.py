@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mapping.errors import MappingError
 
@@ -32,12 +32,62 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class InputFile(_Frozen):
-    """One input table."""
+#: Input formats (see ``mapping/formats.py``); "auto" detects the format from the file.
+INPUT_FORMATS = ("auto", "tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs")
 
-    path: Path
-    format: Literal["tidy"] = "tidy"
+
+class InputFile(_Frozen):
+    """One input table and how to read it (options a layout does not need are ignored; see data/README.md)."""
+
+    #: Local file; for a ``url`` input, where the download is kept (default under the output root's cache).
+    path: Path | None = None
+    #: http(s) URL to download the input from (timeouts, retries, checksum: mapping/fetch.py).
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    #: Expected SHA-256 (hex) of the file; the run stops if the content differs.
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    format: Literal["auto", "tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs"] = "auto"
     source: str | None = Field(default=None, description="Short source id written to the ledger.")
+    #: Workbook sheet (annex tables: "2.3."; GRP workbook: "Total").
+    sheet: str | None = None
+    #: Years to keep; empty = the file's years of its newest classification.
+    years: tuple[int, ...] = ()
+    indicator: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    #: Unit of the values as wanted in the run ("million RUB", "thousand persons"); converted from the
+    #: file's own unit when both are given and differ only in scale; required when the file states none.
+    unit: str | None = None
+    classification: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9]*$")
+    level: str | None = None
+    #: Activity code for a table without an activity dimension (annex sheet, GRP): default "TOTAL".
+    activity: str | None = None
+    #: NAICS levels to read from a CBP folder ("naics2" ... "naics6", "total"); empty = all.
+    levels: tuple[str, ...] = ()
+    #: Column mapping, tidy role -> source column, e.g. CBP {value = "emp", range = "empflag"}.
+    columns: dict[str, str] = Field(default_factory=dict)
+    #: EMISS breakdown to keep when a file has several (e.g. "ВСЕГО (по всем формам собственности)").
+    breakdown: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: Literal[".", ","] | None = None
+    #: Customs: HS -> OKVED2 concordance (default config/hs_okved2.csv). GVA structure: GRP workbook.
+    concordance: Path | None = None
+    grp: Path | None = None
+    #: Text that is neither a number nor a known marker: stop ("error") or read as suppressed.
+    unparsed: Literal["error", "suppressed"] = "error"
+    #: Files (and, for .xlsx, their uncompressed content) larger than this are refused before loading.
+    max_bytes: int = Field(default=2 * 1024**3, gt=0)
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_in_path(cls, data):
+        """``path = "https://..."`` means ``url``; an input needs a path or a URL."""
+        if isinstance(data, dict):
+            p = data.get("path")
+            if isinstance(p, str) and p.lower().startswith(("http://", "https://")) and not data.get("url"):
+                data = {**{k: v for k, v in data.items() if k != "path"}, "url": p}
+            if data.get("path") is None and not data.get("url"):
+                raise ValueError("an input needs a 'path' or a 'url'")
+        return data
 
 
 class RunSection(_Frozen):
@@ -59,6 +109,15 @@ class GeodataSection(_Frozen):
     neighbour_tolerance_deg: float = Field(default=0.01, ge=0, le=0.5)
 
 
+class RoundingSection(_Frozen):
+    """Cells of ``indicator`` with ``flag`` are known to +- ``half_width`` x base (see mapping/uncertainty.py)."""
+
+    indicator: str
+    flag: str = "derived"
+    half_width: float = Field(default=0.0005, ge=0)
+    relative_to: Literal["region_total", "value", "absolute"] = "region_total"
+
+
 class SpecialisationSection(_Frozen):
     threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0)
     #: Size floor: the region's value must be at least this share of the national value (0-1).
@@ -71,6 +130,27 @@ class SpecialisationSection(_Frozen):
     combine: str | None = None
     #: Classification level the candidates and divergence are computed at.
     level: str = "section"
+    #: Named rule (mapping/rules.py): "threshold" (LQ >= threshold), "cmp_percentile" (US Cluster
+    #: Mapping Project) or "eco_stars" (European Cluster Observatory). Size floors apply first.
+    rule: Literal["threshold", "cmp_percentile", "eco_stars"] = "threshold"
+    cmp_lq_percentile: float = Field(default=75.0, gt=0, lt=100)
+    cmp_min_lq: float = Field(default=1.0, ge=0)
+    cmp_size_percentile: float = Field(default=25.0, ge=0, lt=100)
+    cmp_size_indicators: tuple[str, ...] = ("employment", "establishments")
+    eco_top_share: float = Field(default=0.10, gt=0, lt=1)
+    eco_min_stars: int = Field(default=2, ge=1, le=3)
+    #: Uncertainty (mapping/uncertainty.py): rounding of flagged cells, e.g. Rosstat GVA shares.
+    rounded: tuple[RoundingSection, ...] = ()
+    #: Indicators whose region ``total`` row is the exact sum of its activities (e.g. GRP for gva).
+    exact_totals: tuple[str, ...] = ()
+    #: Tidy files of national totals (any region code), used only to bound suppressed cells.
+    known_totals: tuple[Path, ...] = ()
+    known_totals_tolerance: float = Field(default=1e-3, ge=0, lt=1)
+    #: Point value of a ``range`` cell: the midpoint of its (narrowed) bounds, or missing.
+    range_point: Literal["midpoint", "missing"] = "midpoint"
+    #: Count indicators that get a small-count (Poisson) interval for the LQ.
+    count_indicators: tuple[str, ...] = ("establishments",)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
 
     @field_validator("indicators")
     @classmethod
@@ -90,11 +170,60 @@ class RelatednessSection(_Frozen):
     max_groups: int = Field(default=8, ge=2)
     #: Activities at least this related are "related" when forming candidates.
     min_relatedness: float = Field(default=0.3, ge=-1, le=1)
+    #: Weights of the relatedness sources (mapping/relatedness.py::combined_relatedness): co-location,
+    #: closeness in the classification hierarchy, input-output links (needs ``io_table``).
+    colocation_weight: float = Field(default=1.0, ge=0)
+    hierarchy_weight: float = Field(default=0.0, ge=0)
+    io_weight: float = Field(default=0.0, ge=0)
+    #: CSV ``from_code, to_code, value`` of intermediate flows between activities (optional).
+    io_table: Path | None = None
+    #: Bootstrap resamples of regions for the grouping's stability (0 = skip).
+    stability_resamples: int = Field(default=50, ge=0)
+    #: Fixed mapping of activities to cluster categories: CSV ``activity_code, category`` and/or inline.
+    categories: Path | None = None
+    fixed_categories: dict[str, str] = Field(default_factory=dict)
+    #: When a fixed mapping exists, candidates use it ("fixed") or the data-driven groups ("data").
+    use_grouping: Literal["fixed", "data"] = "fixed"
+
+
+class SpatialSection(_Frozen):
+    """Local Moran's I on each specialised activity's LQ (mapping/spatial.py)."""
+
+    enabled: bool = True
+    permutations: int = Field(default=999, ge=0)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
 
 
 class ScheduleSection(_Frozen):
     cron: str = "0 6 1 * *"
     timezone: str = "Europe/Moscow"
+
+
+class ExecutionSection(_Frozen):
+    """How a refresh runs; nothing here changes a result (so the stage cache ignores it)."""
+
+    #: "default": Prefect's thread pool; "dask": the heavy stages on a Dask cluster (prefect-dask).
+    task_runner: Literal["default", "dask"] = "default"
+    #: Dask scheduler address ("tcp://host:8786"); empty = start a local cluster of ``dask_workers``.
+    dask_address: str = ""
+    dask_workers: int = Field(default=2, ge=1)
+    #: Reuse stage results whose inputs, configuration and code are unchanged (mapping/cache.py).
+    cache: bool = True
+    #: Cached results kept per stage (least recently used dropped).
+    cache_entries: int = Field(default=8, ge=1)
+    download_timeout_seconds: float = Field(default=60.0, gt=0)
+    download_retries: int = Field(default=3, ge=0)
+
+
+class MapsSection(_Frozen):
+    """The web map and static maps (mapping/webmap.py, mapping/staticmaps.py)."""
+
+    #: Optional base-map tile URL template (".../{z}/{x}/{y}.png"); empty = no tiles, map.html works offline.
+    tiles: str | None = None
+    #: Attribution the tile provider requires (needed with ``tiles``).
+    tiles_attribution: str | None = None
+    #: Web-map simplification tolerance in degrees (the GeoJSON/GeoPackage keep full detail).
+    simplify_deg: float = Field(default=0.02, ge=0, le=1)
 
 
 class RunConfig(_Frozen):
@@ -105,8 +234,33 @@ class RunConfig(_Frozen):
     geodata: GeodataSection = GeodataSection()
     specialisation: SpecialisationSection = SpecialisationSection()
     relatedness: RelatednessSection = RelatednessSection()
+    spatial: SpatialSection = SpatialSection()
     schedule: ScheduleSection = ScheduleSection()
+    execution: ExecutionSection = ExecutionSection()
+    maps: MapsSection = MapsSection()
     source_path: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _download_paths(cls, data):
+        """Give each URL input without a ``path`` its download location under the output root."""
+        if not isinstance(data, dict) or not data.get("inputs"):
+            return data
+        from mapping.fetch import download_path
+
+        run = data.get("run") or {}
+        root = Path((run.get("output_root") if isinstance(run, dict) else run.output_root) or "outputs")
+        fixed = []
+        for inp in data["inputs"]:
+            url = inp.get("url") if isinstance(inp, dict) else getattr(inp, "url", None)
+            path = inp.get("path") if isinstance(inp, dict) else getattr(inp, "path", None)
+            if isinstance(path, str) and path.lower().startswith(("http://", "https://")) and not url:
+                url, path, inp = path, None, {**inp, "url": path, "path": None}
+            if url and path is None:
+                dest = download_path(root, url)
+                inp = {**inp, "path": dest} if isinstance(inp, dict) else inp.model_copy(update={"path": dest})
+            fixed.append(inp)
+        return {**data, "inputs": fixed}
 
     def resolved_dict(self) -> dict:
         """JSON-ready dict of the configuration (paths as strings), for the manifest."""
@@ -116,6 +270,8 @@ class RunConfig(_Frozen):
 def _resolve_paths(data: dict, base: Path) -> dict:
     """Make every relative path in the raw TOML absolute against ``base``."""
     def fix(p):
+        if isinstance(p, str) and p.lower().startswith(("http://", "https://")):
+            return p  # a URL input (mapping/fetch.py)
         path = Path(p).expanduser()
         return str(path if path.is_absolute() else (base / path).resolve())
 
@@ -123,13 +279,18 @@ def _resolve_paths(data: dict, base: Path) -> dict:
     if "inputs" in data:
         data["inputs"] = [dict(i, path=fix(i["path"])) if isinstance(i, dict) and "path" in i else i
                           for i in data["inputs"]]
+        data["inputs"] = [dict(i, **{k: fix(i[k]) for k in ("concordance", "grp") if isinstance(i.get(k), str)})
+                          if isinstance(i, dict) else i for i in data["inputs"]]
     for section, keys in (("geodata", ("regions", "region_labels", "activities", "boundaries", "supported_clusters")),
-                          ("run", ("output_root",))):
+                          ("run", ("output_root",)), ("specialisation", ("known_totals",)),
+                          ("relatedness", ("io_table", "categories"))):
         if isinstance(data.get(section), dict):
             sec = dict(data[section])
             for k in keys:
                 if isinstance(sec.get(k), str):
                     sec[k] = fix(sec[k])
+                elif isinstance(sec.get(k), list):
+                    sec[k] = [fix(x) if isinstance(x, str) else x for x in sec[k]]
             data[section] = sec
     return data
 
@@ -173,6 +334,19 @@ def load_config(path: str | Path) -> RunConfig:
         raise MappingError(f"{path}: invalid configuration: " + "; ".join(problems)) from None
 
 
-def with_inputs(config: RunConfig, paths: list[Path]) -> RunConfig:
-    """Return a copy of ``config`` whose inputs are the given files (the CLI's ``--input``)."""
-    return config.model_copy(update={"inputs": tuple(InputFile(path=Path(p).resolve()) for p in paths)})
+def with_inputs(config: RunConfig, paths: list[Path], *, format: str | None = None,
+                options: dict | None = None) -> RunConfig:
+    """Return a copy of ``config`` whose inputs are the given files (the CLI's ``--input``).
+
+    ``format`` and ``options`` (InputFile fields such as ``sheet`` or ``indicator``) apply to every file.
+    """
+    extra = dict(options or {})
+    if format:
+        extra["format"] = format
+    try:
+        inputs = tuple(InputFile.model_validate({"path": Path(p).resolve(), **extra}) for p in paths)
+    except ValidationError as exc:
+        problems = [f"option '{'.'.join(str(x) for x in e['loc'])}': {e['msg']} (got {e.get('input')!r})"
+                    for e in exc.errors()]
+        raise MappingError("invalid --format/--option: " + "; ".join(problems)) from None
+    return config.model_copy(update={"inputs": inputs})

@@ -15,7 +15,7 @@ import pandera.pandas as pa
 from mapping.errors import MappingError, format_items
 from mapping.schema import TIDY_COLUMNS, TIDY_OPTIONAL_COLUMNS, TIDY_SCHEMA
 
-__all__ = ["FileLedger", "read_tidy", "select_units", "sha256_file", "MAX_INPUT_BYTES"]
+__all__ = ["FileLedger", "read_tidy", "validate_tidy", "select_units", "sha256_file", "MAX_INPUT_BYTES"]
 
 #: Files larger than this are refused before they are loaded (bytes).
 MAX_INPUT_BYTES = 2 * 1024**3
@@ -33,6 +33,14 @@ class FileLedger:
     dropped: dict[str, int] = field(default_factory=dict)
     cells_suppressed: int = 0
     rows_context: int = 0
+    #: Layout read ("tidy", "annex", "cbp", ...), what a row is ("row" of a long table or value "cell"
+    #: of a wide layout), layout rows that hold no values (titles, blank, footnotes: reason -> count),
+    #: reader notes (units, nesting, vintage, footnotes) and aggregate checks (reported vs summed).
+    format: str = ""
+    row_unit: str = "row"
+    layout_rows: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
 
     def drop(self, reason: str, n: int) -> None:
         if n:
@@ -48,7 +56,9 @@ class FileLedger:
     def to_dict(self) -> dict:
         return {"file": self.file, "sha256": self.sha256, "rows_read": self.rows_read,
                 "rows_used": self.rows_used, "rows_dropped": dict(sorted(self.dropped.items())),
-                "rows_context": self.rows_context, "cells_suppressed": self.cells_suppressed}
+                "rows_context": self.rows_context, "cells_suppressed": self.cells_suppressed,
+                "format": self.format, "row_unit": self.row_unit, "layout_rows": dict(self.layout_rows),
+                "notes": list(self.notes), "checks": list(self.checks)}
 
 
 def sha256_file(path: Path) -> str:
@@ -104,6 +114,20 @@ def read_tidy(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[pd
         except pd.errors.ParserError as exc:
             raise MappingError(f"{path}: not a readable CSV: {exc}") from None
         first_row = 2  # line 1 is the header
+    df = validate_tidy(df, path, first_row=first_row)
+    ledger = FileLedger(file=str(path), sha256=sha256_file(path), rows_read=len(df), format="tidy")
+    ledger.cells_suppressed = int(df["flag"].eq("suppressed").sum())
+    return df, ledger
+
+
+def validate_tidy(df: pd.DataFrame, path: str | Path, *, first_row: int = 2) -> pd.DataFrame:
+    """Check a frame against the tidy schema (columns, types, flags, bounds, duplicate keys, units).
+
+    ``source_row`` is kept when the frame has it (readers of other layouts set it to the source line),
+    else numbered from ``first_row``. Returns the validated frame (``TIDY_COLUMNS``, the optional
+    bound columns present, ``source_row``); raises :class:`MappingError` naming row, column and value.
+    """
+    path = Path(path)
     missing = [c for c in TIDY_COLUMNS if c not in df.columns]
     if missing:
         raise MappingError(f"{path}: missing column(s) {missing}; the tidy schema needs {TIDY_COLUMNS} "
@@ -111,8 +135,9 @@ def read_tidy(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[pd
     if df.empty:
         raise MappingError(f"{path}: no data rows")
     optional = [c for c in TIDY_OPTIONAL_COLUMNS if c in df.columns]
+    rows = df["source_row"].to_numpy() if "source_row" in df.columns else range(first_row, first_row + len(df))
     df = df[TIDY_COLUMNS + optional].copy()
-    df["source_row"] = range(first_row, first_row + len(df))
+    df["source_row"] = rows
     for col in ("region_code", "activity_code", "classification", "level", "indicator", "unit", "flag", "source"):
         df[col] = df[col].astype(str).str.strip()
     for col in ["value"] + optional:
@@ -148,9 +173,7 @@ def read_tidy(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[pd
     if not conflict.empty:
         raise MappingError(f"{path}: unit conflict: " + format_items(
             f"indicator '{i}' has units {sorted(u)}" for i, u in conflict.items()))
-    ledger = FileLedger(file=str(path), sha256=sha256_file(path), rows_read=len(df))
-    ledger.cells_suppressed = int(df["flag"].eq("suppressed").sum())
-    return df.reset_index(drop=True), ledger
+    return df.reset_index(drop=True)
 
 
 def _schema_message(path: Path, df: pd.DataFrame, cases: pd.DataFrame) -> str:

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 
 from mapping import boundaries as bnd
+from mapping.styles import add_simplestyle
 
 __all__ = ["Built", "build_layers"]
 
@@ -137,10 +138,12 @@ def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, 
     return Built(
         activity_groups=ag,
         candidates_table=c[CANDIDATE_COLUMNS],
-        candidates_layer=_layer(c[CANDIDATE_COLUMNS], geoms, "region_codes"),
+        # Layers also carry simplestyle-spec properties (fill, stroke, title, ...), appended last.
+        candidates_layer=add_simplestyle(_layer(c[CANDIDATE_COLUMNS], geoms, "region_codes"), "candidate_clusters"),
         supported_table=s[SUPPORTED_COLUMNS],
-        supported_layer=_layer(s[SUPPORTED_COLUMNS + ["_units"]], geoms, "_units").drop(columns="_units"),
+        supported_layer=add_simplestyle(_layer(s[SUPPORTED_COLUMNS + ["_units"]], geoms, "_units")
+                                        .drop(columns="_units"), "supported_clusters"),
         divergence_table=d[DIVERGENCE_COLUMNS],
-        divergence_layer=_layer(d[DIVERGENCE_COLUMNS], geoms, "region_code"),
+        divergence_layer=add_simplestyle(_layer(d[DIVERGENCE_COLUMNS], geoms, "region_code"), "divergence"),
         headline=headline,
     )

@@ -7,7 +7,7 @@ import pandas as pd
 
 from mapping.config import DEFAULT_THRESHOLD
 
-__all__ = ["location_quotients", "specialisation", "evaluate_rule"]
+__all__ = ["location_quotients", "specialisation", "evaluate_rule", "location_quotient_table"]
 
 _GROUP = ["year", "indicator", "classification", "level"]
 
@@ -80,6 +80,7 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
     cols = ["year", "indicator", "unit", "classification", "level", "region_code", "activity_code", "value",
             "flag", "region_total", "national_value", "national_total", "share_of_national", "lq",
             "lq_reason", "specialised"]
+    cols += [c for c in ("value_low", "value_high") if c in df.columns]  # bounds ride along (uncertainty)
     return df[cols].sort_values(["year", "indicator", "classification", "level", "region_code",
                                  "activity_code"]).reset_index(drop=True)
 
@@ -165,8 +166,99 @@ def specialisation(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str |
     out["lq_indicator"] = ""
     if has_lq.any():
         out.loc[has_lq, "lq_indicator"] = wide_lq.loc[has_lq].idxmax(axis=1, skipna=True)
-    out["lq_by_indicator"] = [
-        ";".join(f"{c}={v:.3f}" for c, v in row.items() if pd.notna(v)) for _, row in wide_lq.iterrows()]
-    out["indicators_specialised"] = [
-        ";".join(c for c in wide_flag.columns if bool(wide_flag.at[i, c]) is True) for i in wide_flag.index]
+    lq_cols, lq_arr = list(wide_lq.columns), wide_lq.to_numpy(dtype=float)
+    out["lq_by_indicator"] = [";".join(f"{c}={v:.3f}" for c, v in zip(lq_cols, row) if not np.isnan(v))
+                              for row in lq_arr]
+    fl_cols = list(wide_flag.columns)
+    fl_arr = np.column_stack([flags[c].to_numpy() for c in fl_cols]) if fl_cols else np.zeros((len(out), 0), bool)
+    out["indicators_specialised"] = [";".join(c for c, f in zip(fl_cols, row) if f) for row in fl_arr]
+    if "specialisation_call" in sub.columns:
+        _combined_call(out, sub, keys, rule or " or ".join(indicators))
     return out.reset_index()
+
+
+def _combined_call(out: pd.DataFrame, sub: pd.DataFrame, keys: list[str], rule: str) -> None:
+    """Add the combined three-valued call and the bounds of the reference indicator (in place).
+
+    The reference indicator is the one with the highest published LQ (``lq_indicator``), or, where
+    no LQ is published (suppressed cells), the one with the highest upper bound.
+    """
+    from mapping.rules import call_from_code, code_from_call, evaluate_call_rule
+
+    wide_call = sub.pivot_table(index=keys, columns="indicator", values="specialisation_call",
+                                aggfunc="first").reindex(out.index)
+    calls = {c: code_from_call(wide_call[c]) for c in wide_call.columns}
+    out["specialisation_call"] = call_from_code(evaluate_call_rule(rule, calls).reindex(out.index).fillna(0))
+    cols = [c for c in ("lq_low", "lq_high", "lq_ci_low", "lq_ci_high") if c in sub.columns]
+    wide = {c: sub.pivot_table(index=keys, columns="indicator", values=c, aggfunc="first",
+                               dropna=False).reindex(out.index) for c in cols}
+    ref = out["lq_indicator"].copy()
+    if "lq_high" in wide:
+        hi = wide["lq_high"].replace(np.inf, np.finfo(float).max)
+        none = (ref == "") & hi.notna().any(axis=1)
+        if none.any():
+            ref[none] = hi.loc[none].idxmax(axis=1, skipna=True)
+    for c in cols:
+        w = wide[c]
+        pos = {col: j for j, col in enumerate(w.columns)}
+        j = np.array([pos.get(r, -1) for r in ref])
+        arr = w.to_numpy(dtype=float)
+        out[c] = np.where(j >= 0, arr[np.arange(len(arr)), np.maximum(j, 0)], np.nan) if len(arr) else np.nan
+    out["call_indicator"] = ref
+
+
+def location_quotient_table(tidy: pd.DataFrame, settings, *, activities: pd.DataFrame | None = None
+                            ) -> tuple[pd.DataFrame, dict]:
+    """Point LQs with bounds, small-count intervals, the configured rule's calls and the years' record.
+
+    Steps: cell bounds narrowed by the known totals (:func:`mapping.uncertainty.prepare_cells`),
+    :func:`location_quotients` on the point values, exact LQ bounds
+    (:func:`mapping.uncertainty.lq_bounds`), Poisson intervals for count indicators, the named
+    rule (:func:`mapping.rules.apply_rule`) and, with several years, the years specialised and the
+    LQ change (:func:`mapping.timeseries.row_persistence`).
+
+    Parameters
+    ----------
+    tidy : DataFrame
+        Tidy rows of one non-overlapping set of units (activity and ``level == "total"`` rows).
+    settings : mapping.config.SpecialisationSection
+    activities : DataFrame, optional
+        Activity registry (parents bound their children's suppressed cells).
+
+    Returns
+    -------
+    lq : DataFrame
+        :func:`location_quotients` columns plus ``value_low, value_high, lq_low, lq_high,
+        lq_ci_low, lq_ci_high, specialisation_call, rule, lq_cutoff, eco_stars, years_specialised,
+        n_years, lq_change``.
+    info : dict
+        What the uncertainty step did (cells narrowed, range cells imputed, known-total files).
+    """
+    from mapping import rules, timeseries, uncertainty
+
+    s = settings
+    rounding = tuple(uncertainty.RoundingRule(r.indicator, r.flag, r.half_width, r.relative_to) for r in s.rounded)
+    known = uncertainty.read_known_totals(s.known_totals) if s.known_totals else None
+    cells, info = uncertainty.prepare_cells(tidy, rounding=rounding, exact_totals=s.exact_totals,
+                                            activities=activities, known_totals=known,
+                                            known_tolerance=s.known_totals_tolerance, range_point=s.range_point)
+    info["known_totals"] = [str(p) for p in s.known_totals]
+    lq = location_quotients(cells, threshold=s.threshold, min_share_of_national=s.min_share_of_national,
+                            min_value=s.min_value)
+    lq = uncertainty.lq_bounds(lq)
+    lq = uncertainty.poisson_lq_interval(lq, indicators=s.count_indicators, confidence=s.confidence)
+    lq = rules.apply_rule(lq, rule=s.rule, threshold=s.threshold, min_value=s.min_value,
+                          min_share_of_national=s.min_share_of_national, cmp_lq_percentile=s.cmp_lq_percentile,
+                          cmp_min_lq=s.cmp_min_lq, cmp_size_percentile=s.cmp_size_percentile,
+                          cmp_size_indicators=s.cmp_size_indicators, eco_top_share=s.eco_top_share,
+                          eco_min_stars=s.eco_min_stars)
+    lq = timeseries.row_persistence(lq)
+    # No finite upper bound (a suppressed cell nothing bounds) is written empty, never inf.
+    lq["lq_high"] = lq["lq_high"].replace(np.inf, np.nan)
+    # Filled once the geography is known (mapping/spatial.py, via mapping/evidence.py).
+    lq["local_moran_i"] = np.nan
+    lq["local_moran_p"] = np.nan
+    lq["hotspot"] = ""
+    info["calls"] = lq.loc[lq["indicator"].isin(s.indicators) & (lq["level"] == s.level),
+                           "specialisation_call"].value_counts().to_dict()
+    return lq, info

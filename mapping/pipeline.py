@@ -22,12 +22,17 @@ from mapping.candidates import candidate_clusters
 from mapping.config import RunConfig
 from mapping.divergence import divergence, load_supported_clusters, supported_pairs
 from mapping.errors import MappingError
+from mapping.formats import harmonise_units, read_input
 from mapping.ingest import FileLedger, read_tidy, select_units
-from mapping.location_quotient import location_quotients, specialisation
+from mapping.evidence import pair_evidence, robustness_section, robustness_summary, spatial_evidence
+from mapping.location_quotient import location_quotient_table, location_quotients, specialisation
+from mapping.timeseries import with_persistence
 from mapping.publish import (new_run_id, publish_latest, software_versions, write_csv, write_geojson,
                              write_geopackage, write_manifest)
-from mapping.relatedness import group_activities, relatedness
+from mapping.relatedness import build_groups, group_activities, relatedness
 from mapping.report import render_report
+from mapping.deliverables import write_deliverables
+from mapping.reporthtml import write_report_html
 from mapping.schema import (ACTIVITY_GROUP_COLUMNS, CANDIDATE_COLUMNS, DIVERGENCE_COLUMNS, LQ_COLUMNS,
                             SUPPORTED_COLUMNS)
 
@@ -66,10 +71,14 @@ def load_inputs(config: RunConfig) -> Inputs:
     activities = reg.load_activity_registry(config.geodata.activities)
     frames, ledgers = [], {}
     for inp in config.inputs:
-        df, ledger = read_tidy(inp.path)
-        df["file"] = str(inp.path)
-        frames.append(df)
-        ledgers[str(inp.path)] = ledger
+        got = read_input(inp, config.geodata)  # any published layout -> tidy rows + ledger (mapping/formats.py)
+        label = str(inp.path) + (f" [sheet {inp.sheet}]" if inp.sheet else "")
+        got.ledger.file = label
+        got.tidy["file"] = label
+        frames.append(got.tidy)
+        ledgers[label] = got.ledger
+    for note in harmonise_units(frames):
+        ledgers[note.split(": indicator")[0]].notes.append(note)
     tidy = pd.concat(frames, ignore_index=True)
     _check_activities(tidy, activities)
     dup = tidy.duplicated(["year", "region_code", "activity_code", "classification", "level", "indicator"], keep=False)
@@ -116,13 +125,14 @@ class Analysis:
     year: int
     classification: str
     level: str
+    #: What the uncertainty step did (mapping.location_quotient.location_quotient_table).
+    uncertainty: dict = field(default_factory=dict)
 
 
 def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
     """Location quotients for every indicator x year, and the combined specialisation of the latest year."""
     s = config.specialisation
-    lq = location_quotients(inputs.tidy, threshold=s.threshold, min_share_of_national=s.min_share_of_national,
-                            min_value=s.min_value)
+    lq, info = location_quotient_table(inputs.tidy, s, activities=inputs.activities)
     lq = _with_names(lq, inputs)
     sub = lq.loc[(lq["level"] == s.level) & lq["indicator"].isin(s.indicators)]
     if sub.empty:
@@ -132,7 +142,8 @@ def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
     year = int(sub["year"].max())
     classification = str(sub["classification"].iloc[0])
     spec = specialisation(lq.loc[lq["year"] == year], indicators=s.indicators, rule=s.combine, level=s.level)
-    return Analysis(lq=lq, spec=spec, year=year, classification=classification, level=s.level)
+    spec = with_persistence(spec, lq, indicators=s.indicators, rule=s.combine, level=s.level)
+    return Analysis(lq=lq, spec=spec, year=year, classification=classification, level=s.level, uncertainty=info)
 
 
 def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
@@ -142,19 +153,20 @@ def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
     out["region_name"] = out["region_code"].map(r["name_ru"]).fillna("")
     out["region_name_en"] = out["region_code"].map(r["name_en"]).fillna("")
     keys = list(zip(out["classification"], out["activity_code"]))
-    out["activity_name"] = [a["name_ru"].get(k, "") for k in keys]
-    out["activity_name_en"] = [a["name_en"].get(k, "") for k in keys]
+    ru, en = a["name_ru"].to_dict(), a["name_en"].to_dict()  # plain dicts: MultiIndex .get per row is slow
+    out["activity_name"] = [ru.get(k, "") for k in keys]
+    out["activity_name_en"] = [en.get(k, "") for k in keys]
     return out[LQ_COLUMNS]
 
 
 def compute_activity_groups(analysis: Analysis, config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Relatedness matrix and co-location groups (with their validation evidence)."""
-    rc = config.relatedness
-    matrix = relatedness(analysis.lq, indicator=rc.indicator, level=analysis.level, year=analysis.year,
-                         measure=rc.measure)
-    groups = group_activities(matrix, method=rc.method, n_groups=rc.n_groups, min_groups=rc.min_groups,
-                              max_groups=rc.max_groups, seed=config.run.seed)
-    return matrix, groups
+    # Co-location (+ hierarchy / input-output when weighted), grouping, stability, fixed categories.
+    return build_groups(analysis.lq, config.relatedness, year=analysis.year, level=analysis.level,
+                        classification=analysis.classification,
+                        activities=(reg.load_activity_registry(config.geodata.activities)
+                                    if config.relatedness.hierarchy_weight > 0 else None),
+                        seed=config.run.seed)
 
 
 @dataclass
@@ -215,6 +227,10 @@ def compare_supported(analysis: Analysis, inputs: Inputs, config: RunConfig
     to_level = _level_map(acts, analysis.classification, analysis.level)
     pairs = supported_pairs(supported, units_of=units_of, to_level=to_level)
     pairs_status, clusters_status = divergence(analysis.spec, pairs, supported)
+    pairs_status = pair_evidence(pairs_status, analysis.spec)  # call, bounds, years of each pair
+    if clusters_status.empty:  # a registry with no clusters (e.g. none bundled for the country)
+        clusters_status = pd.DataFrame(columns=["cluster_id", "status", "specialised_pairs", "n_pairs", "best_lq",
+                                                "best_lq_indicator", "activity_codes"])
     return pairs_status, clusters_status, supported
 
 
@@ -247,31 +263,65 @@ def _ancestor(code: str, anc: str, parent: dict[str, str]) -> bool:
 def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.DataFrame, groups: pd.DataFrame,
               geography: Geography, candidates: pd.DataFrame,
               divergence_result: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
-              timings: dict[str, float] | None = None) -> Path:
+              timings: dict[str, float] | None = None, reuse=None) -> Path:
     """Write every output of the contract into a new run folder (not yet published).
 
     Files are written into ``runs/.<run_id>.partial`` and the folder is renamed to ``runs/<run_id>``
-    only when complete, so no reader ever sees a half-written run.
+    only when complete, so no reader ever sees a half-written run. The folder is reserved
+    exclusively (:func:`mapping.runlock.reserve_run_dir`), so concurrent runs never share one.
+    ``reuse`` (a :class:`mapping.cache.OutputReuse`) links the data files of an identical earlier
+    run instead of writing them; only the report and the manifest are then written.
 
     Returns
     -------
     Path
         The finished run folder.
     """
-    from mapping import layers
+    from mapping.runlock import reserve_run_dir
 
     root = Path(config.run.output_root)
-    run_id = new_run_id(inputs.content_key)
-    final = root / "runs" / run_id
-    tmp = root / "runs" / f".{run_id}.partial"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    run_id, tmp, final = reserve_run_dir(root, inputs.content_key)
+    restored = reuse.restore(tmp) if reuse is not None else None
+    if restored is not None:
+        built, counts = restored
+    else:
+        built, counts = _write_tables(tmp, inputs, analysis, matrix, groups, geography, candidates,
+                                      divergence_result, config=config)
+        # QGIS styles (.qml + GeoPackage layer_styles), map.html and the static PNG maps.
+        counts.update(write_deliverables(tmp, built, geography, analysis, config))
+        if reuse is not None:
+            reuse.store(tmp, built, counts)
+    manifest = _manifest(config, inputs, analysis, matrix, groups, geography, timings, built, run_id)
+    if reuse is not None:
+        manifest["stage_cache"] = reuse.manifest_entry()
+    report = render_report(manifest, built, inputs, analysis, config)
+    report += robustness_section(manifest, built, analysis, config)  # certain vs possible, stability, hot spots
+    if reuse is not None:
+        report += reuse.report_section()
+    (tmp / "report.md").write_text(report, encoding="utf-8")
+    counts["report.md"] = None
+    counts[write_report_html(tmp / "report.md").name] = None
+    write_manifest(tmp, manifest, counts)
+    tmp.rename(final)
+    return final
+
+
+def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.DataFrame, groups: pd.DataFrame,
+                  geography: Geography, candidates: pd.DataFrame, divergence_result, config: RunConfig | None = None
+                  ) -> tuple[object, dict]:
+    """Assemble the layers and write the data files (CSV, GeoJSON, GeoPackage) into ``tmp``."""
+    from mapping import layers
+
     pairs_status, clusters_status, supported = divergence_result
+    lq_out, spatial = analysis.lq, None
+    if config is not None:  # Local Moran hot spots onto the LQs, pairs and candidates (mapping/evidence.py)
+        ev = spatial_evidence(analysis, geography, config, pairs_status, candidates)
+        lq_out, pairs_status, candidates, spatial = ev.lq, ev.pairs_status, ev.candidates, ev.summary
     built = layers.build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status,
                                 supported, matrix)
+    built.headline["robustness"] = robustness_summary(analysis, groups, candidates, pairs_status, spatial)
     counts: dict[str, int] = {}
-    counts["location_quotients.csv"] = write_csv(analysis.lq, tmp / "location_quotients.csv")
+    counts["location_quotients.csv"] = write_csv(lq_out, tmp / "location_quotients.csv")
     counts["activity_groups.csv"] = write_csv(built.activity_groups[ACTIVITY_GROUP_COLUMNS], tmp / "activity_groups.csv")
     counts["relatedness.csv"] = write_csv(matrix.reset_index(), tmp / "relatedness.csv")
     counts["candidate_clusters.csv"] = write_csv(built.candidates_table[CANDIDATE_COLUMNS], tmp / "candidate_clusters.csv")
@@ -283,7 +333,12 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
     for name, (idc, gdf) in gj.items():
         counts[f"{name}.geojson"] = write_geojson(gdf, tmp / f"{name}.geojson", id_column=idc)
     write_geopackage({name: gdf for name, (_, gdf) in gj.items()}, tmp / "clusters.gpkg")
-    manifest = {
+    return built, counts
+
+
+def _manifest(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.DataFrame, groups: pd.DataFrame,
+              geography: Geography, timings: dict[str, float] | None, built, run_id: str) -> dict:
+    return {
         "run_id": run_id,
         "started": inputs.started,
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -300,13 +355,11 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
         "software": software_versions(),
         "headline": built.headline,
     }
-    (tmp / "report.md").write_text(render_report(manifest, built, inputs, analysis, config), encoding="utf-8")
-    counts["report.md"] = None
-    write_manifest(tmp, manifest, counts)
-    tmp.rename(final)
-    return final
 
 
 def publish_run(run_dir: Path, config: RunConfig) -> Path:
-    """Publish a finished run as ``<output_root>/latest`` (atomic)."""
-    return publish_latest(run_dir, Path(config.run.output_root))
+    """Publish a finished run as ``<output_root>/latest`` (atomic, one publisher at a time)."""
+    from mapping.runlock import publish_lock
+
+    with publish_lock(Path(config.run.output_root)):
+        return publish_latest(run_dir, Path(config.run.output_root))

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-__all__ = ["new_run_id", "write_geojson", "write_geopackage", "write_csv", "write_manifest",
-           "publish_latest", "software_versions"]
+__all__ = ["new_run_id", "write_geojson", "write_geopackage", "write_layer_styles", "write_qml", "write_csv",
+           "write_manifest", "publish_latest", "software_versions"]
 
 _PACKAGES = ("clustermap", "pandas", "numpy", "geopandas", "shapely", "pyogrio", "scikit-learn", "prefect",
              "pydantic")
@@ -66,10 +66,72 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: Path, *, id_column: str) -> int:
     return len(out)
 
 
-def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
-    """Write several layers into one GeoPackage (EPSG:4326)."""
-    for name, gdf in layers.items():
-        pyogrio.write_dataframe(_flatten(gdf), path, layer=name, driver="GPKG")
+#: GeoPackage version written: 1.2 opens without warnings in older GDAL/QGIS/ArcGIS (GDAL < 3.7 warns on 1.4).
+GPKG_VERSION = "1.2"
+
+
+def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path, *, styles: dict[str, str] | None = None,
+                     description: str | None = None, styled_at: dt.datetime | None = None) -> None:
+    """Write several layers into one GeoPackage (EPSG:4326), with optional embedded QGIS styles.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        Layer name -> layer; properties are flattened and keep their types (text, integer,
+        real, boolean).
+    path : Path
+        The ``.gpkg`` file (created).
+    styles : dict of str to str, optional
+        Layer name -> QML document, written to the ``layer_styles`` table as each layer's
+        default style (see :func:`write_layer_styles`).
+    description : str, optional
+        Layer description (e.g. the boundary attribution), stored in ``gpkg_contents``.
+    styled_at : datetime, optional
+        ``update_time`` of the styles (default: now, UTC).
+    """
+    layer_options = {"DESCRIPTION": description} if description else {}
+    for i, (name, gdf) in enumerate(layers.items()):
+        pyogrio.write_dataframe(_flatten(gdf), path, layer=name, driver="GPKG", layer_options=layer_options,
+                                dataset_options={"VERSION": GPKG_VERSION} if i == 0 else None)
+    if styles:
+        write_layer_styles(path, styles, when=styled_at)
+
+
+def write_layer_styles(path: Path, styles: dict[str, str], *, when: dt.datetime | None = None,
+                       geometry_column: str = "geom") -> None:
+    """Embed QGIS styles in a GeoPackage's ``layer_styles`` table, each marked as the layer's default.
+
+    The table has the columns and the ``id`` key QGIS itself creates ("Save as Default" in
+    the layer properties), so QGIS applies the style when the layer is added; it is registered
+    in ``gpkg_contents`` as an attribute table, keeping the GeoPackage valid.
+
+    Parameters
+    ----------
+    path : Path
+        An existing GeoPackage holding the styled layers.
+    styles : dict of str to str
+        Layer name -> QML document.
+    when : datetime, optional
+        ``update_time`` (default: now, UTC).
+    geometry_column : str, default "geom"
+        The layers' geometry column (pyogrio's default name).
+    """
+    when = when or dt.datetime.now(dt.timezone.utc)
+    names = list(styles)
+    table = pd.DataFrame({
+        "f_table_catalog": "", "f_table_schema": "", "f_table_name": names,
+        "f_geometry_column": geometry_column, "styleName": names,
+        "styleQML": [styles[n] for n in names], "styleSLD": "", "useAsDefault": True,
+        "description": [f"clustermap default style of {n}" for n in names], "owner": "", "ui": "",
+        "update_time": pd.Timestamp(when).tz_convert("UTC") if pd.Timestamp(when).tzinfo else pd.Timestamp(when),
+    })
+    pyogrio.write_dataframe(table, path, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"})
+
+
+def write_qml(path: Path, qml: str) -> Path:
+    """Write a QGIS sidecar style (``<layer>.qml`` beside ``<layer>.geojson``, loaded by QGIS on open)."""
+    path.write_text(qml, encoding="utf-8")
+    return path
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> int:

@@ -529,7 +529,8 @@ def _depth(text: str) -> int:
     return (len(text) - len(text.lstrip(" "))) // 4
 
 
-def read_emiss_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_emiss_csv(path: str | Path, *, lines: list[tuple[int, list[str]]] | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read an EMISS (fedstat) CSV export with label columns followed by one column per year.
 
     Two layouts are recognised by their year header row:
@@ -547,6 +548,9 @@ def read_emiss_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     ----------
     path : str or Path
         A UTF-8 CSV file.
+    lines : list of (line number, fields), optional
+        The file already decoded and split (by :mod:`mapping.formats`, which detects the encoding
+        and the delimiter); ``path`` then only names the file.
 
     Returns
     -------
@@ -566,16 +570,17 @@ def read_emiss_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """
     path = Path(path)
     file = path.name
-    if not path.is_file():
-        raise MappingError(f"{path}: file not found")
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            lines: list[tuple[int, list[str]]] = []
-            for rec in reader:
-                lines.append((reader.line_num, rec))
-    except UnicodeDecodeError as exc:
-        raise MappingError(f"{file}: not UTF-8 text (byte {exc.start}); save the export as UTF-8 CSV") from None
+    if lines is None:
+        if not path.is_file():
+            raise MappingError(f"{path}: file not found")
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                reader = csv.reader(fh)
+                lines = []
+                for rec in reader:
+                    lines.append((reader.line_num, rec))
+        except UnicodeDecodeError as exc:
+            raise MappingError(f"{file}: not UTF-8 text (byte {exc.start}); save the export as UTF-8 CSV") from None
     header = None
     for k, (_, rec) in enumerate(lines[:HEADER_SCAN_ROWS]):
         first_year = next((j for j, v in enumerate(rec) if _parse_year(v) is not None), None)

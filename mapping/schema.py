@@ -77,3 +77,16 @@ DIVERGENCE_COLUMNS = ["divergence_id", "region_code", "region_name", "region_nam
                       "group_id", "lq_max", "lq_indicator", "lq_by_indicator", "has_geometry"]
 
 STATUSES = ("aligned", "supported_not_specialised", "specialised_not_supported")
+
+# Robustness evidence, added (never renamed): bounds, calls and intervals (mapping/uncertainty.py,
+# mapping/rules.py), years (mapping/timeseries.py), hot spots (mapping/spatial.py), grouping
+# stability and fixed categories (mapping/relatedness.py). See README "Robust specialisation".
+LQ_COLUMNS += ["value_low", "value_high", "lq_low", "lq_high", "lq_ci_low", "lq_ci_high", "specialisation_call",
+               "rule", "lq_cutoff", "eco_stars", "years_specialised", "n_years", "lq_change",
+               "local_moran_i", "local_moran_p", "hotspot"]
+ACTIVITY_GROUP_COLUMNS += ["stability", "data_group_id", "category"]
+CANDIDATE_COLUMNS += ["specialisation_call", "n_pairs", "n_certain_pairs", "years_specialised", "single_year",
+                      "hotspot_pairs"]
+DIVERGENCE_COLUMNS += ["specialisation_call", "call_indicator", "lq_low", "lq_high", "lq_ci_low", "lq_ci_high",
+                       "years_specialised", "n_years", "lq_change", "single_year", "hotspot", "local_moran_p"]
+CALLS = ("certain", "possible", "no")

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mapping.formats import naics_code_from_cbp, naics_level  # noqa: E402
+from mapping.cbp import naics_code_from_cbp, naics_level  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 CBP = "data/us/cbp_state_naics_2000_2011_wilson428"
@@ -108,8 +108,10 @@ def label_rows() -> list[dict]:
         rows.append({"region_code": f"US-CR-{key}", "label": en.lower(), "source": "census"})
     for usps, fips, en, _, _ in STATES:
         code = f"US-{usps}"
-        rows += [{"region_code": code, "label": fips, "source": "fips"},
-                 {"region_code": code, "label": str(int(fips)), "source": "fips"},
+        rows += [{"region_code": code, "label": fips, "source": "fips"}]
+        if fips.startswith("0"):  # CBP writes fipstate without the leading zero
+            rows.append({"region_code": code, "label": str(int(fips)), "source": "fips"})
+        rows += [
                  {"region_code": code, "label": usps.lower(), "source": "usps"},
                  {"region_code": code, "label": en.lower(), "source": "official"}]
     return rows
@@ -142,13 +144,14 @@ def naics_rows(base: Path) -> list[dict]:
 
 
 def _ancestors(code: str) -> list[str]:
-    """Proper ancestors from the nearest: 32731 -> [3273, 327, 31-33]; sectors -> [TOTAL]."""
-    if code == "TOTAL":
+    """Proper ancestors from the nearest: 32731 -> [3273, 327, 31-33]; sectors have none.
+
+    Sectors get no parent, like the OKVED2 sections in ``activities.csv`` (``TOTAL`` is a level of its own).
+    """
+    if code == "TOTAL" or naics_level(code) == "naics2":
         return []
-    if naics_level(code) == "naics2":
-        return ["TOTAL"]
     out = [code[:n] for n in range(len(code) - 1, 2, -1)]
-    return out + [naics_code_from_cbp(code[:2] + "----"), "TOTAL"]
+    return out + [naics_code_from_cbp(code[:2] + "----")]
 
 
 def _write(path: Path, rows: list[dict], columns: list[str]) -> None:

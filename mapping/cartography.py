@@ -1,0 +1,188 @@
+"""Geometry for drawing: undo the antimeridian split, simplify for the web, choose a map projection.
+
+The published layers are in RFC 7946 form, split at 180 degrees (Chukotka is two parts, one at
+-180..-169.7). Drawn as is, a web or static map tears Chukotka apart. Here each part is moved by
+a multiple of 360 degrees next to a reference longitude (the data's centre) and the parts are
+unioned again, so Chukotka is one shape running to longitude ~190 -- the "unsplit" geometry the
+boundary files store, recovered from any published layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from mapping.errors import MappingError
+
+__all__ = ["reference_longitude", "unwrap_antimeridian", "simplify_for_web", "map_projection",
+           "COUNTRY_PROJECTIONS"]
+
+#: Equal-area conic projections centred on each country (PROJ strings).
+COUNTRY_PROJECTIONS: dict[str, str] = {
+    # Albers equal-area for Russia: central meridian 100 E, standard parallels 52 and 64 N.
+    "RU": "+proj=aea +lat_0=0 +lon_0=100 +lat_1=52 +lat_2=64 +datum=WGS84 +units=m +no_defs",
+    # Albers for the United States (as EPSG:5070, here with Alaska and Hawaii on the same map).
+    "US": "+proj=aea +lat_0=23 +lon_0=-96 +lat_1=29.5 +lat_2=45.5 +datum=WGS84 +units=m +no_defs",
+}
+
+
+def _check_4326(gdf: gpd.GeoDataFrame, where: str) -> None:
+    if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+        raise MappingError(f"{where}: CRS must be EPSG:4326 (longitude/latitude, degrees), got "
+                           f"{gdf.crs.to_string() if gdf.crs is not None else 'none'}; reproject with to_crs(4326)")
+
+
+def reference_longitude(*layers: gpd.GeoDataFrame) -> float:
+    """Area-weighted circular mean longitude of the layers' polygon parts, in degrees (-180, 180].
+
+    For Russia this is ~100 E: Chukotka's part west of -180 lies more than 180 degrees away and
+    is moved east of 180 by :func:`unwrap_antimeridian`.
+
+    Parameters
+    ----------
+    *layers : geopandas.GeoDataFrame
+        Polygonal layers in EPSG:4326 (longitude/latitude, degrees).
+
+    Returns
+    -------
+    float
+        Longitude in degrees; 0.0 for empty input.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame(geometry=[box(170, 60, 180, 70), box(-180, 60, -170, 70)], crs=4326)
+    >>> round(abs(reference_longitude(g)), 6)
+    180.0
+    """
+    x = y = 0.0
+    for gdf in layers:
+        _check_4326(gdf, "reference_longitude")
+        parts = shapely.get_parts(gdf.geometry.dropna().to_numpy())
+        if len(parts) == 0:
+            continue
+        area = shapely.area(parts)
+        lon = np.radians(shapely.get_x(shapely.centroid(parts)))
+        x += float(np.sum(area * np.cos(lon)))
+        y += float(np.sum(area * np.sin(lon)))
+    if x == 0.0 and y == 0.0:
+        return 0.0
+    return math.degrees(math.atan2(y, x))
+
+
+def _unwrap(geom: BaseGeometry, ref: float) -> BaseGeometry:
+    if geom is None or geom.is_empty:
+        return geom
+    parts = shapely.get_parts(geom)
+    cx = shapely.get_x(shapely.centroid(parts))
+    shifts = 360.0 * np.round((ref - cx) / 360.0)
+    if not shifts.any():
+        return geom
+    moved = [shapely.transform(p, lambda c, dx=dx: c + np.array([dx, 0.0])) if dx else p
+             for p, dx in zip(parts, shifts)]
+    # Parts split at 180 share their edge on the meridian: the union makes them one polygon again.
+    out = shapely.union_all(moved)
+    return out if out.is_valid else shapely.make_valid(out)
+
+
+def unwrap_antimeridian(gdf: gpd.GeoDataFrame, ref_lon: float) -> gpd.GeoDataFrame:
+    """Join geometries split at 180 degrees: move each part within 180 degrees of ``ref_lon`` and union.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Polygonal layer in EPSG:4326 (longitude/latitude, degrees), e.g. a published layer.
+    ref_lon : float
+        Reference longitude in degrees (see :func:`reference_longitude`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy whose geometries may run beyond +/-180 (Chukotka to ~190 with ``ref_lon`` ~100).
+        Only for drawing and projection; never write it as GeoJSON.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame(geometry=[box(170, 60, 180, 70).union(box(-180, 60, -170, 70))], crs=4326)
+    >>> unwrap_antimeridian(g, 100.0).geometry.iloc[0].bounds
+    (170.0, 60.0, 190.0, 70.0)
+    """
+    _check_4326(gdf, "unwrap_antimeridian")
+    out = gdf.copy()
+    out["geometry"] = [_unwrap(g, ref_lon) for g in gdf.geometry]
+    return out.set_geometry("geometry")
+
+
+def simplify_for_web(gdf: gpd.GeoDataFrame, *, tolerance_deg: float = 0.02, decimals: int | None = 4,
+                     preserve_topology: bool = True) -> gpd.GeoDataFrame:
+    """Simplify polygons for an embedded web map (topology-preserving, per feature) and round.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        In EPSG:4326 (longitude/latitude, degrees).
+    tolerance_deg : float, default 0.02
+        Douglas-Peucker tolerance in degrees (~2 km north-south): invisible at the zoom levels a
+        country map opens at, and it shrinks the page several times.
+    decimals : int or None, default 4
+        Decimal places kept (~10 m); None keeps the coordinates as they are.
+    preserve_topology : bool, default True
+        False is several times faster and fine for drawing a raster image (rings may then
+        self-touch, so the geometry is not re-validated).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with valid, non-empty geometries (a part that collapses is dropped, a feature
+        never: the unsimplified geometry is kept if simplification empties it).
+    """
+    _check_4326(gdf, "simplify_for_web")
+    if tolerance_deg < 0:
+        raise MappingError(f"simplify_for_web: tolerance_deg must be >= 0, got {tolerance_deg}")
+    out = gdf.copy()
+    geoms = gdf.geometry.to_numpy()
+    simple = shapely.simplify(geoms, tolerance_deg, preserve_topology=preserve_topology) if tolerance_deg else geoms
+    if decimals is not None:
+        simple = shapely.set_precision(simple, 10.0 ** -decimals)
+    empty = shapely.is_empty(simple)
+    simple[empty] = geoms[empty]
+    if preserve_topology:
+        bad = ~shapely.is_valid(simple)
+        if bad.any():
+            simple[bad] = shapely.make_valid(simple[bad])
+    out["geometry"] = simple
+    return out.set_geometry("geometry")
+
+
+def map_projection(country: str | None, ref_lon: float, bounds: tuple[float, float, float, float]) -> pyproj.CRS:
+    """An equal-area conic projection for a static map of the data.
+
+    Parameters
+    ----------
+    country : str or None
+        ISO 3166-1 alpha-2 code of the run (``config.geodata.country``); a known country uses
+        :data:`COUNTRY_PROJECTIONS`.
+    ref_lon : float
+        The data's central longitude, used for other countries.
+    bounds : tuple of float
+        ``(minx, miny, maxx, maxy)`` of the (unwrapped) data in degrees; for other countries
+        the standard parallels sit at 1/6 and 5/6 of the latitude range.
+
+    Returns
+    -------
+    pyproj.CRS
+    """
+    if country and country.upper() in COUNTRY_PROJECTIONS:
+        return pyproj.CRS.from_proj4(COUNTRY_PROJECTIONS[country.upper()])
+    _, miny, _, maxy = bounds
+    lat1, lat2 = miny + (maxy - miny) / 6, maxy - (maxy - miny) / 6
+    if abs(lat1 - lat2) < 1e-6:
+        lat1, lat2 = lat1 - 1, lat2 + 1
+    return pyproj.CRS.from_proj4(f"+proj=aea +lat_0={(miny + maxy) / 2:.4f} +lon_0={ref_lon:.4f} "
+                                 f"+lat_1={lat1:.4f} +lat_2={lat2:.4f} +datum=WGS84 +units=m +no_defs")

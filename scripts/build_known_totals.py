@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""Build ``data/ru_rosstat_2021_national.csv``: the national (Russian Federation) rows of the shipments tables.
+
+The default input has four suppressed shipments cells in each of sections B and E (Kalmykia,
+Magadan Oblast, Sevastopol, Jewish AO). Rosstat publishes the national total of the same tables, so
+national total minus the published regions bounds the suppressed cells from above; without it every
+shipments LQ of B and E (and every LQ of those regions) would have no finite bound. This file
+feeds ``specialisation.known_totals`` in ``config/default.toml`` (see ``mapping/uncertainty.py``);
+it is never read as an input of the LQs themselves.
+
+Same sources, SHA-256 checks and reader as ``scripts/build_default_data.py`` (the yearbook annex,
+tables 12.2.2, 12.2.4, 12.2.6, 12.2.7; row «Российская Федерация»).
+
+Usage::
+
+    .venv/bin/python scripts/build_known_totals.py [--shared ../shared] [--out data/ru_rosstat_2021_national.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import build_default_data as bdd  # noqa: E402
+from mapping.errors import MappingError  # noqa: E402
+from mapping.readers import read_rosstat_annex  # noqa: E402
+from mapping.registry import load_region_registry  # noqa: E402
+from mapping.schema import TIDY_COLUMNS  # noqa: E402
+
+DEFAULT_OUT = ROOT / "data" / "ru_rosstat_2021_national.csv"
+
+
+def build(shared: Path, out: Path) -> pd.DataFrame:
+    """Write the national shipments rows of ``bdd.YEAR`` and return them."""
+    bdd.verify_sources(shared)
+    base = shared / bdd.RU
+    registry = load_region_registry()
+    rows = []
+    for sheet, code in bdd._shipment_sheets(base / bdd.F_INDUSTRY).items():
+        df, _ = read_rosstat_annex(base / bdd.F_INDUSTRY, sheet)
+        df = bdd._with_regions(df.loc[df["year"].eq(bdd.YEAR)], registry, f"{bdd.F_INDUSTRY} sheet {sheet}")
+        nat = df.loc[df["kind"].eq("country")]
+        if len(nat) != 1 or pd.isna(nat["value"].iloc[0]):
+            raise MappingError(f"{bdd.F_INDUSTRY} sheet {sheet}: expected one national value, found {len(nat)}")
+        r = nat.iloc[0]
+        rows.append({"year": bdd.YEAR, "region_code": r["region_code"], "activity_code": code,
+                     "classification": "OKVED2", "level": "section", "indicator": "shipments",
+                     "value": bdd._fmt(float(r["value"]), bdd.SIG_READ), "unit": bdd.UNITS["shipments"], "flag": "",
+                     "source": bdd._cell(bdd.F_INDUSTRY, sheet, r["source_row"], r["source_col"])})
+    table = pd.DataFrame(rows, columns=TIDY_COLUMNS).sort_values("activity_code")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False, encoding="utf-8", lineterminator="\n")
+    print(table.to_string(index=False))
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=bdd.DEFAULT_SHARED)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    try:
+        build(args.shared, args.out)
+    except MappingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
