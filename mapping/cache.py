@@ -4,8 +4,8 @@ Design
 ------
 Each stage of the refresh gets a *key*: the SHA-256 of
 
-- the code version (``mapping.__version__`` and the source of every ``mapping/*.py`` module, so any
-  code change invalidates every stage),
+- the code version (``mapping.__version__``, the source of every ``mapping/*.py`` module and the
+  repository's reference tables, so any code change invalidates every stage),
 - the resolved configuration, where every path to a file is replaced by that file's SHA-256 (the
   inputs, the registries, the boundaries, the supported-cluster list), minus the settings that
   cannot change a result (schedule, execution, output root) and minus the sections the stage does
@@ -70,9 +70,16 @@ _MISS = object()
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """Hash of ``mapping.__version__`` and the source of every module of the library."""
+    """Hash of ``mapping.__version__``, the library's source and the repository's reference tables.
+
+    The tables (``geodata/*.csv``, ``config/*.csv``) are included because readers use some of them
+    by default without the configuration naming them (label variants, the HS concordance).
+    """
     h = hashlib.sha256(mapping.__version__.encode())
-    for path in sorted(Path(mapping.__file__).parent.glob("*.py")):
+    package = Path(mapping.__file__).parent
+    files = sorted(package.glob("*.py"))
+    files += sorted((package.parent / "geodata").glob("*.csv")) + sorted((package.parent / "config").glob("*.csv"))
+    for path in files:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 

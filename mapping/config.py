@@ -33,7 +33,7 @@ class _Frozen(BaseModel):
 
 
 #: Input formats (see ``mapping/formats.py``); "auto" detects the format from the file.
-INPUT_FORMATS = ("auto", "tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs")
+INPUT_FORMATS = ("auto", "tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs", "firms")
 
 
 class InputFile(_Frozen):
@@ -45,7 +45,9 @@ class InputFile(_Frozen):
     url: str | None = Field(default=None, pattern=r"^https?://")
     #: Expected SHA-256 (hex) of the file; the run stops if the content differs.
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
-    format: Literal["auto", "tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs"] = "auto"
+    #: "firms": establishment records aggregated to region x OKVED2 ``level`` (mapping/firms.py).
+    format: Literal["auto", "tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs",
+                    "firms"] = "auto"
     source: str | None = Field(default=None, description="Short source id written to the ledger.")
     #: Workbook sheet (annex tables: "2.3."; GRP workbook: "Total").
     sheet: str | None = None

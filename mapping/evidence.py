@@ -76,14 +76,14 @@ def spatial_evidence(analysis, geography, config, pairs_status: pd.DataFrame,
     lq = lq.drop(columns=[c for c in _SPATIAL if c in lq.columns]).merge(table, on=keys, how="left")
     lq["hotspot"] = lq["hotspot"].fillna("")
     lq = lq[list(analysis.lq.columns)]
-    t = table.set_index(["region_code", "activity_code", "indicator"])
-    t = t[~t.index.duplicated()]
-    ps = pairs_status.copy()
+    pk = ["region_code", "activity_code", "indicator"]
+    t = table[pk + ["hotspot", "local_moran_p"]].drop_duplicates(pk)
+    ps = pairs_status.drop(columns=[c for c in ("hotspot", "local_moran_p") if c in pairs_status.columns])
     ind = ps["call_indicator"] if "call_indicator" in ps else pd.Series("", index=ps.index)
-    k = list(zip(ps["region_code"], ps["activity_code"], ind))
-    ps["hotspot"] = [t["hotspot"].get(x, "") for x in k]
-    ps["local_moran_p"] = [t["local_moran_p"].get(x, np.nan) for x in k]
-    hh = {(r, a) for (r, a, _), h in t["hotspot"].items() if h == "HH"}
+    j = ps[["region_code", "activity_code"]].assign(indicator=ind.to_numpy()).merge(t, on=pk, how="left")
+    ps["hotspot"] = j["hotspot"].fillna("").to_numpy()
+    ps["local_moran_p"] = j["local_moran_p"].to_numpy()
+    hh = set(zip(t.loc[t["hotspot"] == "HH", "region_code"], t.loc[t["hotspot"] == "HH", "activity_code"]))
     c = candidates.copy()
     c["hotspot_pairs"] = [sum((m["region_code"], m["activity_code"]) in hh for m in mem) for mem in c["members"]] \
         if len(c) else pd.Series(dtype=int)

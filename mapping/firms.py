@@ -52,20 +52,31 @@ def _sql_str(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _source(con, path: Path) -> tuple[str, list[str]]:
-    """DuckDB table expression reading ``path`` and its column names."""
+def _describe(con, expr: str, path: Path) -> dict[str, str]:
+    try:
+        return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {expr}").fetchall()}
+    except Exception as exc:  # duckdb raises its own IOException / InvalidInputException
+        raise MappingError(f"{path}: cannot read firm records: {exc}") from None
+
+
+def _source(con, path: Path, mapping: dict[str, str] | None) -> tuple[str, dict[str, str], dict[str, str]]:
+    """DuckDB table expression reading ``path``, the role -> column map and the column types.
+
+    CSV columns are typed by DuckDB's sniffer except the code columns, which stay text (leading
+    zeros of OKTMO and OKVED2 codes such as ``01.11`` must survive).
+    """
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         expr = f"read_parquet({_sql_str(path)})"
-    elif suffix in (".csv", ".txt", ".tsv", ".gz"):
-        expr = f"read_csv({_sql_str(path)}, header = true, all_varchar = true)"
-    else:
+        types = _describe(con, expr, path)
+        return expr, _resolve_columns(path, list(types), mapping), types
+    if suffix not in (".csv", ".txt", ".tsv", ".gz"):
         raise MappingError(f"{path}: firm records must be CSV or Parquet (got {path.suffix or 'no suffix'})")
-    try:
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {expr}").fetchall()]
-    except Exception as exc:  # duckdb raises its own IOException / InvalidInputException
-        raise MappingError(f"{path}: cannot read firm records: {exc}") from None
-    return expr, names
+    names = list(_describe(con, f"read_csv({_sql_str(path)}, header = true, all_varchar = true)", path))
+    cols = _resolve_columns(path, names, mapping)
+    text = ", ".join(f"{_sql_str(cols[r])}: 'VARCHAR'" for r in ("region_code", "okved2"))
+    expr = f"read_csv({_sql_str(path)}, header = true, types = {{{text}}})"
+    return expr, cols, _describe(con, expr, path)
 
 
 def _resolve_columns(path: Path, names: list[str], mapping: dict[str, str] | None) -> dict[str, str]:
@@ -135,25 +146,32 @@ def aggregate_firms(path: str | Path, *, level: str = "division", year: int | No
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
+        con.execute("SET enable_progress_bar = false")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        expr, names = _source(con, path)
-        cols = _resolve_columns(path, names, columns)
+        expr, cols, types = _source(con, path, columns)
         if "year" not in cols and year is None:
             raise MappingError(f"{path}: the firm records have no 'year' column; give the year in the input's "
                                "configuration (years = [2023])")
         q = {role: f'"{name}"' for role, name in cols.items()}
-        num = {m: (f"TRY_CAST({q[m]} AS DOUBLE)" if m in q else "CAST(NULL AS DOUBLE)") for m in _MEASURES}
-        year_sql = f"TRY_CAST({q['year']} AS INTEGER)" if "year" in q else str(int(year))
-        # One pass: group by the full code (few distinct values), roll up to the level in pandas.
-        sql = (f"SELECT {year_sql} AS year, CAST({q['region_code']} AS VARCHAR) AS region_code, "
-               f"trim(CAST({q['okved2']} AS VARCHAR)) AS code, count(*) AS establishments, "
+        # Casts only where the stored type needs one: a no-op cast still costs a pass over 10^7 rows.
+        num = {m: (_cast(q[m], types[cols[m]], "DOUBLE") if m in q else "CAST(NULL AS DOUBLE)") for m in _MEASURES}
+        year_sql = _cast(q["year"], types[cols["year"]], "INTEGER") if "year" in q else str(int(year))
+        # One pass: group by the stored code (few distinct values); trimming, validation and the
+        # roll-up to the level happen on the small result.
+        sql = (f"SELECT {year_sql} AS year, {_cast(q['region_code'], types[cols['region_code']], 'VARCHAR')} "
+               f"AS region_code, {_cast(q['okved2'], types[cols['okved2']], 'VARCHAR')} AS code, "
+               "count(*) AS establishments, "
                + ", ".join(f"sum({e}) AS {m}, count({e}) AS n_{m}, min({e}) AS min_{m}" for m, e in num.items())
                + f" FROM {expr} GROUP BY ALL")
         try:
             raw = con.execute(sql).df()
+        except duckdb.ConversionException as exc:
+            raise _conversion_error(con, expr, q, cols, types, path, exc) from None
         except Exception as exc:
             raise MappingError(f"{path}: cannot aggregate firm records: {exc}") from None
+        raw["region_code"] = raw["region_code"].str.strip()
+        raw["code"] = raw["code"].str.strip()
         records = int(raw["establishments"].sum())
         raw, dropped = _drop_incomplete(raw)
         _check_values(con, expr, q, path, raw, num)
@@ -162,6 +180,27 @@ def aggregate_firms(path: str | Path, *, level: str = "division", year: int | No
         con.close()
     table = _roll_up(raw, level, activities, path)
     return FirmAggregate(table=table, records=records, dropped=dropped, columns=cols)
+
+
+def _cast(col: str, stored: str, wanted: str) -> str:
+    numeric = ("DOUBLE", "FLOAT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "DECIMAL", "UINTEGER",
+               "UBIGINT", "USMALLINT", "UTINYINT")
+    if stored == wanted or (wanted == "DOUBLE" and stored.startswith(numeric)):
+        return col
+    return f"CAST({col} AS {wanted})"
+
+
+def _conversion_error(con, expr, q, cols, types, path, exc) -> MappingError:
+    """Name the rows of the first column holding text that is not a number."""
+    for role in ("employees", "revenue", "exports", "year"):
+        if role in cols and types[cols[role]] == "VARCHAR":
+            where = f"TRY_CAST({q[role]} AS DOUBLE) IS NULL AND trim({q[role]}) <> ''"
+            rows = con.execute(f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {q[role]} AS v FROM {expr}) "
+                               f"WHERE {where.replace(q[role], 'v')} ORDER BY rn LIMIT 5").fetchall()
+            if rows:
+                return MappingError(f"{path}, column '{cols[role]}': not a number: "
+                                    + format_items(f"row {rn}: {v!r}" for rn, v in rows))
+    return MappingError(f"{path}: cannot read firm records: {exc}")
 
 
 def _drop_incomplete(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -187,7 +226,7 @@ def _check_values(con, expr, q, path, raw, num) -> None:
         if (raw[f"min_{m}"] < 0).any():
             n = int(con.execute(f"SELECT count(*) FROM {expr} WHERE {e} < 0").fetchone()[0])
             rows = [f"row {rn} ({region}, {code})" for rn, code, region in _rows_of(con, expr, q, f"{e} < 0")]
-            raise MappingError(f"{path}, column {q[m]}: negative {m} in {n} record(s): " + format_items(rows)
+            raise MappingError(f"{path}, column '{q[m].strip(chr(34))}': negative {m} in {n} record(s): " + format_items(rows)
                                + (f"; and {n - len(rows)} more" if n > len(rows) else ""))
 
 
@@ -203,7 +242,7 @@ def _check_codes(con, expr, q, path, raw, level) -> None:
         listed = ", ".join(_sql_str(c) for c in bad[:50])
         rows = [f"row {rn}: {code!r}" for rn, code, _ in
                 _rows_of(con, expr, q, f"trim(CAST({q['okved2']} AS VARCHAR)) IN ({listed})")]
-        raise MappingError(f"{path}, column {q['okved2']}: {len(bad)} code value(s) {reason}: "
+        raise MappingError(f"{path}, column '{q['okved2'].strip(chr(34))}': {len(bad)} code value(s) {reason}: "
                            + format_items(rows))
 
 

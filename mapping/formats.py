@@ -173,16 +173,15 @@ def _guard(path: Path, max_bytes: int, *, allow_dir: bool = False) -> None:
 
 
 def _sheetnames(path: Path) -> list[str]:
-    import openpyxl
+    """Sheet names from ``xl/workbook.xml`` (no need to load the workbook; ``_guard`` checked the package)."""
+    import html
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken packages
+        with zipfile.ZipFile(path) as zf:
+            xml = zf.read("xl/workbook.xml").decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise MappingError(f"{path}: not a readable .xlsx workbook: {exc}") from None
-    try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()
+    return [html.unescape(m) for m in re.findall(r"<(?:\w+:)?sheet\b[^>]*?\bname=\"([^\"]*)\"", xml)]
 
 
 def detect_format(path: str | Path, *, max_bytes: int = 2 * 1024**3) -> str:
@@ -319,8 +318,33 @@ def _text_rows(path: Path, inp: InputFile) -> tuple[list[tuple[int, list[str]]],
         raise MappingError(f"{path}, line {reader.line_num}: not a readable CSV: {exc}") from None
     if not any(any(c.strip() for c in r) for _, r in rows):
         raise MappingError(f"{path}: the file holds no data (only blank lines)")
-    decimal = inp.decimal or ("," if delim != "," else ".")
-    return rows, {"encoding": enc, "delimiter": delim, "decimal": decimal}
+    return rows, {"encoding": enc, "delimiter": delim, "decimal": inp.decimal or _sniff_decimal(rows, delim)}
+
+
+_COMMA_NUM = re.compile(r"^[+-]?\d[\d \u00a0\u202f]*,\d+$")
+_DOT_NUM = re.compile(r"^[+-]?\d[\d \u00a0\u202f]*\.\d+$")
+_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+$")
+
+
+def _sniff_decimal(rows: list[tuple[int, list[str]]], delim: str) -> str:
+    """Decimal mark of a text table: ',' where numbers such as 12,5 are printed, else '.'.
+
+    A ';'- or tab-separated file with "1,5" uses a decimal comma (the Russian convention); in a
+    ','-separated file a comma inside a quoted number is a decimal mark only if no value uses a dot
+    and some comma number is not a thousands group ("1,234").
+    """
+    n_comma = n_dot = n_comma_plain = 0
+    for _, rec in rows[:5000]:
+        for f in rec:
+            f = f.strip()
+            if _COMMA_NUM.match(f):
+                n_comma += 1
+                n_comma_plain += not _THOUSANDS_COMMA.match(f)
+            elif _DOT_NUM.match(f):
+                n_dot += 1
+    if delim != ",":
+        return "," if n_comma >= n_dot else "."
+    return "," if n_comma_plain and not n_dot else "."
 
 
 def _csv_note(meta: dict) -> str:
@@ -359,8 +383,11 @@ def read_input(inp: InputFile, geodata: GeodataSection | None = None) -> InputRe
     fmt = inp.format if inp.format != "auto" else detect_format(path, max_bytes=inp.max_bytes)
     _guard(path, inp.max_bytes, allow_dir=fmt == "cbp")
     regs = _registries(geodata)
-    reader = {"tidy": _read_tidy, "wide": _read_wide, "annex": _read_annex, "gva_structure": _read_gva,
-              "grp": _read_grp, "emiss": _read_emiss, "cbp": _read_cbp, "customs": _read_customs}[fmt]
+    readers = {"tidy": _read_tidy, "wide": _read_wide, "annex": _read_annex, "gva_structure": _read_gva,
+               "grp": _read_grp, "emiss": _read_emiss, "cbp": _read_cbp, "customs": _read_customs}
+    if fmt not in readers:
+        raise MappingError(f"{path}: format {fmt!r} is not read by mapping.formats (one of {', '.join(readers)})")
+    reader = readers[fmt]
     if fmt == "tidy":
         return reader(path, inp, regs)
     cells = reader(path, inp, regs)
@@ -586,10 +613,10 @@ def _read_wide(path: Path, inp: InputFile, regs: _Registries) -> _Cells:
         if not label:
             raise MappingError(f"{path}, line {line}, column {rj + 1}: values in a row without a region label")
         for j, act in act_cols.items():
-            records.append(_cell_record(label, "", act, "", inp.classification or "", inp.years[0], rec[j],
+            records.append(_cell_record(label, "", act, "", inp.classification or "OKVED2", inp.years[0], rec[j],
                                         meta["decimal"], "", line, str(j + 1), path.name))
-    frame = pd.DataFrame.from_records(records, columns=_CELL_COLUMNS)
-    return _Cells(frame, inp.indicator, inp.unit, "wide", [_csv_note(meta)], {}, layout, "cell",
+    frame = pd.DataFrame.from_records(records, columns=_CELL_COLUMNS + ["_raw"])
+    return _Cells(frame, inp.indicator, None, "wide", [_csv_note(meta)], {}, layout, "cell",
                   source_name=path.name)
 
 
@@ -696,8 +723,9 @@ def _read_gva(path: Path, inp: InputFile, regs: _Registries) -> _Cells:
     else:
         wanted = [y for y in year_sheets if y >= 2016] or year_sheets
         if wanted != year_sheets:
-            notes.append(f"sheets {year_sheets[0]}-{min(wanted) - 1} (OKVED 2007) not read: the newest "
-                         f"classification is read by default; set years to read them (not together with OKVED2)")
+            old = [y for y in year_sheets if y not in wanted]
+            notes.append(f"sheet(s) {format_items(old, 3)} (OKVED 2007) not read: the newest classification is read by "
+                         f"default; set years to read them (not together with OKVED2)")
     frames, previous = [], None
     for year in wanted:
         try:
@@ -745,7 +773,10 @@ def _read_gva(path: Path, inp: InputFile, regs: _Registries) -> _Cells:
     key = list(zip(cells["region_label"].map(rcodes), cells["year"]))
     gv = np.array([g["value"].get(k, np.nan) for k in key])
     gflag = [g["flag"].get(k, "empty") for k in key]
-    gref = [f"{Path(grp_path).name}!Total!{g['source_col'].get(k, '?')}{g['source_row'].get(k, '?')}" for k in key]
+    # The GRP cell is named like the share file: beside it in the same folder of ``source`` when one is given.
+    src_dir = Path(inp.source).parent if inp.source else Path(".")
+    grp_name = str(src_dir / Path(grp_path).name) if str(src_dir) != "." else Path(grp_path).name
+    gref = [f"{grp_name}!Total!{g['source_col'].get(k, '?')}{g['source_row'].get(k, '?')}" for k in key]
     rkind = cells["region_label"].map(rcodes).map(regs.regions.set_index("region_code")["kind"])
     no_grp = rkind.isin(["country", "federal_district"]).to_numpy() & np.isnan(gv)
     if no_grp.any():
@@ -1090,8 +1121,7 @@ def _select_years(df: pd.DataFrame, inp: InputFile, drops: dict, notes: list, pa
         if other.any():
             drops[f"year not selected (years = {list(inp.years)})"] = int(other.sum())
         return df.loc[~other]
-    acts = df.loc[df["activity_code"].ne("TOTAL") & df["level"].ne("total")]
-    classes = sorted(set(acts["classification"]), key=lambda x: CLASSIFICATION_ORDER.index(x)
+    classes = sorted(set(df["classification"]), key=lambda x: CLASSIFICATION_ORDER.index(x)
                      if x in CLASSIFICATION_ORDER else 99)
     if len(classes) > 1:
         newest = classes[0]
@@ -1289,8 +1319,8 @@ def _check_summary(checks: pd.DataFrame) -> list[dict]:
 
 def region_vintage(codes, regions: pd.DataFrame) -> str:
     """Name the region set of a Russian table: 83 (before 2014), 85 (2014-2022) or 89 subjects (from 2022)."""
-    r = regions.set_index("region_code")
-    subj = sorted(c for c in set(codes) if c in r.index and r.at[c, "kind"] == "subject")
+    kind = dict(zip(regions["region_code"], regions["kind"]))
+    subj = sorted(c for c in set(codes) if kind.get(c) == "subject")
     n = len(subj)
     if not subj or not str(subj[0]).startswith("RU"):
         return f"{n} subject(s)"

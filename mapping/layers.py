@@ -37,10 +37,20 @@ def _layer(table: pd.DataFrame, geoms: pd.Series, codes_col: str) -> gpd.GeoData
             return None
         return gpd.GeoSeries(parts, crs="EPSG:4326").union_all() if len(parts) > 1 else parts[0]
 
-    g = [union(c) for c in table[codes_col]]
+    # One union + RFC 7946 conversion per distinct set of codes: many rows share a region (a US run has
+    # thousands of divergence pairs over 51 states), and snapping a detailed outline is the slow part.
+    cache: dict[str, object] = {}
+
+    def rfc(codes: str):
+        if codes not in cache:
+            u = union(codes)
+            cache[codes] = None if u is None else bnd.to_rfc7946(
+                gpd.GeoDataFrame({"region_code": [codes]}, geometry=[u], crs="EPSG:4326")).geometry.iloc[0]
+        return cache[codes]
+
+    g = [rfc(c) for c in table[codes_col]]
     gdf = gpd.GeoDataFrame(table.copy(), geometry=g, crs="EPSG:4326")
-    gdf = gdf.loc[gdf.geometry.notna()].reset_index(drop=True)
-    return bnd.to_rfc7946(gdf)
+    return gdf.loc[gdf.geometry.notna()].reset_index(drop=True)
 
 
 def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status, supported,

@@ -55,10 +55,11 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
     [1.875, 0.417, 0.417, 1.389]
     """
     df = tidy.loc[tidy["level"] != "total"].copy()
+    # Sums with min_count=1 semantics (all missing -> NaN), via built-in transforms (fast on many groups).
     g_region = df.groupby(_GROUP + ["region_code"], sort=False)["value"]
-    df["region_total"] = g_region.transform(lambda s: s.sum(min_count=1))
-    df["national_value"] = df.groupby(_GROUP + ["activity_code"], sort=False)["value"].transform(
-        lambda s: s.sum(min_count=1))
+    df["region_total"] = g_region.transform("sum").where(g_region.transform("count") > 0)
+    g_act = df.groupby(_GROUP + ["activity_code"], sort=False)["value"]
+    df["national_value"] = g_act.transform("sum").where(g_act.transform("count") > 0)
     totals = (df.drop_duplicates(_GROUP + ["region_code"])
                 .groupby(_GROUP, sort=False)["region_total"].sum(min_count=1).rename("national_total"))
     df = df.join(totals, on=_GROUP)

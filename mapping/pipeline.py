@@ -67,12 +67,23 @@ def load_inputs(config: RunConfig) -> Inputs:
         Any problem with the files (named with row, column and value), with region codes, or
         when one run mixes classifications of the same level (e.g. OKVED2007 and OKVED2 sections).
     """
+    if any(i.url and not Path(i.path).is_file() for i in config.inputs):  # URL inputs not downloaded yet
+        from mapping.fetch import resolve_inputs
+
+        config = resolve_inputs(config)
     regions = reg.load_region_registry(config.geodata.regions)
     activities = reg.load_activity_registry(config.geodata.activities)
     frames, ledgers = [], {}
     for inp in config.inputs:
-        got = read_input(inp, config.geodata)  # any published layout -> tidy rows + ledger (mapping/formats.py)
+        if inp.format == "firms":  # establishment records, streamed and aggregated (mapping/firms.py)
+            from mapping.firms import read_firms
+
+            got = read_firms(inp, config.geodata)
+        else:
+            got = read_input(inp, config.geodata)  # any published layout -> tidy rows + ledger (mapping/formats.py)
         label = str(inp.path) + (f" [sheet {inp.sheet}]" if inp.sheet else "")
+        if label in ledgers and inp.indicator:  # one folder read for several indicators (e.g. CBP)
+            label += f" [{inp.indicator}]"
         got.ledger.file = label
         got.tidy["file"] = label
         frames.append(got.tidy)

@@ -612,6 +612,10 @@ def read_emiss_csv(path: str | Path, *, lines: list[tuple[int, list[str]]] | Non
         if _blank(rec):
             _bump(skipped, "blank")
             continue
+        if len(rec) > len(hrec) and not _blank(rec[len(hrec):]):
+            raise MappingError(f"{file}, line {line}: {len(rec)} fields, more than the {len(hrec)} of the year header "
+                               f"(line {line_no}); value {next(v for v in rec[len(hrec):] if v.strip())!r} has no year")
+        rec = list(rec) + [""] * (len(hrec) - len(rec))  # short rows: missing cells are empty
         labels = rec[:first_year]
         if _blank(labels):
             if not any(parse_cell(rec[j])[1] in (FLAG_NORMAL, FLAG_ABSENT) for j in year_cols if j < len(rec)):

@@ -92,15 +92,18 @@ def _floors(df: pd.DataFrame, min_value: float, min_share: float) -> tuple[pd.Se
 
 
 def _quantile_by(df: pd.DataFrame, col: str, q: float, keys: list[str], where: pd.Series | None = None) -> pd.Series:
+    """Linear-interpolated quantile of ``col`` within each group, aligned to ``df`` (one groupby call)."""
     x = df[col].where(where) if where is not None else df[col]
-    return x.groupby([df[k] for k in keys], sort=False).transform(lambda s: s.quantile(q))
+    g = pd.DataFrame({k: df[k].to_numpy() for k in keys}).assign(_x=x.to_numpy())
+    qs = g.groupby(keys, sort=False, dropna=False)["_x"].quantile(q).rename("_q").reset_index()
+    return pd.Series(g[keys].merge(qs, on=keys, how="left")["_q"].to_numpy(), index=df.index)
 
 
 def _size_cutoffs(df: pd.DataFrame, indicator: str, pct: float) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """For each row: the size indicator's value (and bounds) in the same cell, and its percentile cut."""
     keys = ["year", "classification", "level", "activity_code"]
     other = df.loc[df["indicator"] == indicator, keys + ["region_code", "value", "value_low", "value_high"]].copy()
-    other["cut"] = other.groupby(keys, sort=False)["value"].transform(lambda s: s.quantile(pct / 100.0))
+    other["cut"] = _quantile_by(other, "value", pct / 100.0, keys).to_numpy()
     j = df[keys + ["region_code"]].merge(other, on=keys + ["region_code"], how="left")
     j.index = df.index
     return j["value"], j["value_low"], j["value_high"], j["cut"]

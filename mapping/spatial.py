@@ -95,6 +95,7 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
     _, land_islands = weights_from_neighbours(sorted(with_geom), neighbours)
     land_islands = set(land_islands)
     rows = []
+    w_cache: dict[tuple, tuple] = {}  # most activities cover the same regions: build each W once
     sub_all = lq.loc[(lq["level"] == level) & (lq["year"] == year) & lq["indicator"].isin(indicators)]
     for (ind, cls), sub in sub_all.groupby(["indicator", "classification"], sort=True):
         acts = activities if activities is not None else sorted(set(sub.loc[sub["specialised"], "activity_code"]))
@@ -105,7 +106,10 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
             base = {"year": year, "indicator": ind, "classification": cls, "level": level, "activity_code": act}
             defined = cell.loc[cell["lq"].notna() & cell["region_code"].isin(with_geom)]
             codes = sorted(defined["region_code"])
-            w, islands = weights_from_neighbours(codes, neighbours)
+            key = tuple(codes)
+            if key not in w_cache:
+                w_cache[key] = weights_from_neighbours(codes, neighbours)
+            w, islands = w_cache[key]
             res: dict[str, tuple[float, float, str]] = {}
             y = defined.set_index("region_code")["lq"]
             if w is not None:
@@ -121,12 +125,13 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
                         res[code] = (float(m.Is[i]), float(p[i]), hs)
                 else:
                     res = {code: (np.nan, np.nan, NOT_SIGNIFICANT) for code in ids}
+            in_codes = set(codes)
             for code in cell["region_code"]:
                 if code in res:
                     i_, p_, hs = res[code]
                 elif code not in with_geom:
                     i_, p_, hs = np.nan, np.nan, NO_GEOMETRY
-                elif code not in set(codes):
+                elif code not in in_codes:
                     i_, p_, hs = np.nan, np.nan, NO_LQ
                 elif code in land_islands:
                     i_, p_, hs = np.nan, np.nan, ISLAND

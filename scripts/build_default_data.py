@@ -3,8 +3,8 @@
 
 The sources are the files described in ``../shared/data/ru/PROVENANCE.md``. The script first checks
 each file's SHA-256 against the sums below (and that PROVENANCE.md lists the same sums) and refuses
-to build on any mismatch. It then reads the files with :mod:`mapping.readers`, resolves region and
-activity labels with :mod:`mapping.registry`, writes the tidy long table (schema in
+to build on any mismatch. It then reads the files with :func:`mapping.formats.read_input` (the same
+readers a run uses: layouts, labels, units, flags, source cells), writes the tidy long table (schema in
 ``data/README.md``) and prints consistency checks: the sum over subjects against the reported
 national row, and parent = sum of parts for the nested okrugs.
 
@@ -30,12 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a plain script from any directory
     sys.path.insert(0, str(ROOT))
 
+from mapping.config import InputFile  # noqa: E402
 from mapping.errors import MappingError  # noqa: E402
+from mapping.formats import read_input  # noqa: E402
 from mapping.ingest import read_tidy  # noqa: E402
-from mapping.readers import (FLAG_AGGREGATE_UNLABELLED, FLAG_ABSENT, FLAG_NORMAL, read_emiss_csv,  # noqa: E402
-                             read_gva_structure, read_rosstat_annex, read_vrp_total)
-from mapping.registry import (load_region_registry, resolve_activity_labels,  # noqa: E402
-                              resolve_region_labels)
+from mapping.readers import FLAG_ABSENT, FLAG_NORMAL, read_gva_structure, read_rosstat_annex  # noqa: E402
+from mapping.registry import load_region_registry, resolve_activity_labels  # noqa: E402
 from mapping.schema import TIDY_COLUMNS  # noqa: E402
 
 YEAR = 2021
@@ -129,23 +129,6 @@ def _tidy_flag(flag: str) -> str:
     return flag if flag in (FLAG_NORMAL, FLAG_ABSENT, "suppressed", "derived") else "suppressed"
 
 
-def _cell(rel: str, sheet: str, row: int, col: str) -> str:
-    """Provenance of one cell: ``file!sheet!F25`` (xlsx) or ``file!R5C8`` (CSV)."""
-    return f"{rel}!{sheet}!{col}{row}" if sheet else f"{rel}!R{row}C{col}"
-
-
-def _with_regions(df: pd.DataFrame, registry: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Add ``region_code`` and ``kind``; rows flagged aggregate_unlabelled are dropped (and counted)."""
-    unlabelled = df["flag"].eq(FLAG_AGGREGATE_UNLABELLED)
-    if unlabelled.any():
-        print(f"  {source}: {df.loc[unlabelled, 'source_row'].nunique()} unlabelled district rows (#N/A) skipped")
-    df = df.loc[~unlabelled].copy()
-    codes = resolve_region_labels(df["region_label"].unique(), registry=registry, source=source)
-    df["region_code"] = df["region_label"].map(codes)
-    df["kind"] = df["region_code"].map(dict(zip(registry["region_code"], registry["kind"])))
-    return df
-
-
 def _rows(df: pd.DataFrame, *, indicator: str, level: str, sig: int, flag: str | None = None) -> pd.DataFrame:
     """Tidy rows for the kept units of a frame with region_code, activity_code, value, flag, source."""
     kept = df.loc[df["kind"].isin(KEEP_KINDS)]
@@ -163,58 +146,42 @@ def _rows(df: pd.DataFrame, *, indicator: str, level: str, sig: int, flag: str |
 
 
 # --------------------------------------------------------------------------- indicators
+# Each source is read by the library (mapping.formats.read_input: layout, labels, units, flags, source
+# cells); the build only selects 2021, keeps the subjects and remainders, and formats the values.
+
+def _read(base: Path, registry: pd.DataFrame, rel: str, **options) -> tuple[pd.DataFrame, object]:
+    """Read one source for YEAR with the library; add each row's ``kind`` from the registry."""
+    got = read_input(InputFile(path=base / rel, source=rel, years=(YEAR,), **options))
+    df = got.tidy.copy()
+    df["kind"] = df["region_code"].map(dict(zip(registry["region_code"], registry["kind"])))
+    return df, got
+
 
 def build_gva(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """GVA by section = share (%) x GRP / 100, plus GRP as the region total; national check values."""
-    share, meta = read_gva_structure(base / F_GVA_SHARE, YEAR)
-    if meta["classification"] != "OKVED2":
-        raise MappingError(f"{F_GVA_SHARE}: sheet {YEAR} is {meta['classification']}, expected OKVED2")
-    sections = share.loc[share["activity_label"].str.strip().str.startswith("Раздел")].copy()
-    acts = resolve_activity_labels(sections["activity_label"].unique(), classification="OKVED2", level="section",
-                                   source=F_GVA_SHARE)
-    sections["activity_code"] = sections["activity_label"].map(acts)
-    sections = _with_regions(sections, registry, F_GVA_SHARE)
-    grp = read_vrp_total(base / F_GRP, "Total")
-    grp = _with_regions(grp.loc[grp["year"].eq(YEAR)], registry, F_GRP)
-    dup = grp["region_code"].duplicated(keep=False)
-    if dup.any():
-        raise MappingError(f"{F_GRP}: several rows resolve to {sorted(set(grp.loc[dup, 'region_code']))}")
-    grp_by = grp.set_index("region_code")
-    m = sections.merge(grp_by[["value", "flag", "source_row", "source_col"]], left_on="region_code",
-                       right_index=True, how="left", suffixes=("", "_grp"))
-    m["value"] = m["value"] * m["value_grp"] / 100.0
-    bad = m["flag_grp"].isna() | m["flag_grp"].map(_tidy_flag).eq("suppressed")
-    m.loc[bad & m["kind"].isin(KEEP_KINDS), "flag"] = "suppressed"
-    m["source"] = [f"{_cell(F_GVA_SHARE, str(YEAR), r, c)} * {_cell(F_GRP, 'Total', int(gr), gc)} / 100"
-                   if pd.notna(gr) else _cell(F_GVA_SHARE, str(YEAR), r, c)
-                   for r, c, gr, gc in zip(m["source_row"], m["source_col"], m["source_row_grp"], m["source_col_grp"])]
-    gva = _rows(m, indicator="gva", level="section", sig=SIG_DERIVED, flag="derived")
-    grp["activity_code"] = "TOTAL"
-    grp["source"] = [_cell(F_GRP, "Total", r, c) for r, c in zip(grp["source_row"], grp["source_col"])]
+    df, got = _read(base, registry, F_GVA_SHARE, grp=base / F_GRP)
+    if set(df["classification"]) != {"OKVED2"}:
+        raise MappingError(f"{F_GVA_SHARE}: sheet {YEAR} is {sorted(set(df['classification']))}, expected OKVED2")
+    gva = _rows(df.loc[df["level"].eq("section")], indicator="gva", level="section", sig=SIG_DERIVED,
+                flag="derived")
+    grp, _ = _read(base, registry, F_GRP)
     total = _rows(grp, indicator="gva", level="total", sig=SIG_READ)
     # National check: the sheet's national structure ("из суммы субъектов") x the sum of subjects' GRP.
-    nat_share = sections.loc[sections["kind"].eq("country")].set_index("activity_code")["value"]
+    # The library drops that row (it has no GRP of its own), so the shares are read raw here.
+    share, _ = read_gva_structure(base / F_GVA_SHARE, YEAR)
+    nat = share.loc[share["region_label"].map(lambda l: "из суммы субъектов" in str(l))]
+    acts = resolve_activity_labels(nat.loc[nat["activity_label"].str.strip().str.startswith("Раздел"),
+                                           "activity_label"].unique(), classification="OKVED2", level="section")
+    nat = nat.loc[nat["activity_label"].isin(acts)]
+    nat_share = pd.Series(nat["value"].to_numpy(), index=nat["activity_label"].map(acts).to_numpy())
     return gva, total, {"nat_share": nat_share}
 
 
 def build_establishments(base: Path, registry: pd.DataFrame) -> pd.DataFrame:
     """Number of organisations by section (upper-case, unindented rows A-U) and the region total."""
-    df, meta = read_emiss_csv(base / F_ORG_COUNT)
-    df = df.loc[df["year"].eq(YEAR)]
-    top = df.loc[df["activity_depth"].eq(0)].copy()
-    is_total = top["activity_label"].str.casefold().str.startswith("всего по обследуемым")
-    is_section = top["activity_label"].eq(top["activity_label"].str.upper()) & ~is_total
-    other = top.loc[~is_section & ~is_total, "activity_label"].unique()
-    if len(other):
-        raise MappingError(f"{F_ORG_COUNT}: unindented activity rows that are neither sections nor the total: "
-                           + ", ".join(repr(o) for o in other[:5]))
-    acts = resolve_activity_labels(top.loc[is_section, "activity_label"].unique(), classification="OKVED2",
-                                   level="section", source=F_ORG_COUNT)
-    top["activity_code"] = top["activity_label"].map(acts).where(is_section, "TOTAL")
-    top = _with_regions(top, registry, F_ORG_COUNT)
-    top["source"] = [_cell(F_ORG_COUNT, "", r, c) for r, c in zip(top["source_row"], top["source_col"])]
-    sec = _rows(top.loc[top["activity_code"].ne("TOTAL")], indicator="establishments", level="section", sig=SIG_READ)
-    tot = _rows(top.loc[top["activity_code"].eq("TOTAL")], indicator="establishments", level="total", sig=SIG_READ)
+    df, _ = _read(base, registry, F_ORG_COUNT)
+    sec = _rows(df.loc[df["level"].eq("section")], indicator="establishments", level="section", sig=SIG_READ)
+    tot = _rows(df.loc[df["level"].eq("total")], indicator="establishments", level="total", sig=SIG_READ)
     return pd.concat([sec, tot])
 
 
@@ -244,12 +211,12 @@ def build_shipments(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame, d
     """Shipments of own production (million RUB), sections B-E, from the annex 12.2.x OKVED2 sheets."""
     frames, national = [], {}
     for sheet, code in _shipment_sheets(base / F_INDUSTRY).items():
-        df, meta = read_rosstat_annex(base / F_INDUSTRY, sheet)
-        df = _with_regions(df.loc[df["year"].eq(YEAR)], registry, f"{F_INDUSTRY} sheet {sheet}")
-        df["activity_code"] = code
-        df["source"] = [_cell(F_INDUSTRY, sheet, r, c) for r, c in zip(df["source_row"], df["source_col"])]
+        df, got = _read(base, registry, F_INDUSTRY, sheet=sheet)
+        if set(df["activity_code"]) != {code} or set(df["unit"]) != {UNITS["shipments"]}:
+            raise MappingError(f"{F_INDUSTRY} sheet {sheet}: read as {sorted(set(df['activity_code']))} in "
+                               f"{sorted(set(df['unit']))}, expected {code} in {UNITS['shipments']}")
         national[("shipments", code)] = df.loc[df["kind"].eq("country"), "value"].sum()
-        print(f"  shipments {code}: sheet {sheet} «{meta['title'][:60]}» unit: {meta['unit']}")
+        print(f"  shipments {code}: sheet {sheet}: {got.ledger.notes[0]}")
         frames.append(_rows(df, indicator="shipments", level="section", sig=SIG_READ))
     return pd.concat(frames), national
 
@@ -260,10 +227,8 @@ def build_annex_totals(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame
     for indicator, (rel, sheets) in ANNEX_TOTALS.items():
         parts = []
         for sheet in sheets:
-            df, meta = read_rosstat_annex(base / rel, sheet)
-            df = _with_regions(df.loc[df["year"].eq(YEAR)], registry, f"{rel} sheet {sheet}")
-            df["source"] = [_cell(rel, sheet, r, c) for r, c in zip(df["source_row"], df["source_col"])]
-            print(f"  {indicator}: {rel} sheet {sheet} «{meta['title'][:50]}» unit: {meta['unit']}")
+            df, got = _read(base, registry, rel, sheet=sheet, indicator=indicator, unit=UNITS[indicator])
+            print(f"  {indicator}: {rel} sheet {sheet}: {got.ledger.notes[0]}")
             parts.append(df.set_index("region_code"))
         if len(parts) == 1:
             df = parts[0].reset_index()
@@ -272,7 +237,7 @@ def build_annex_totals(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame
             a, b = parts
             df = a[["kind"]].copy()
             df["value"] = a["value"] + b["value"]
-            supp = a["flag"].map(_tidy_flag).eq("suppressed") | b["flag"].map(_tidy_flag).eq("suppressed")
+            supp = a["flag"].eq("suppressed") | b["flag"].eq("suppressed")
             df["flag"] = np.where(supp, "suppressed", "derived")
             df["source"] = a["source"] + " + " + b["source"]
             df = df.reset_index()

@@ -11,20 +11,20 @@ import csv
 from pathlib import Path
 
 # Region rows of a small annex-like table: (label, {year: value}); the national and district rows are sums.
-SUBJECTS = {
-    "Белгородская область": (100.0, 110.0),
-    "Брянская область": (50.0, 55.5),
-    "г. Москва": (900.0, 950.0),
-    "Республика Карелия": (40.0, 41.0),
-    "Ненецкий автономный округ": (5.0, 6.0),
-    "Архангельская область без автономного округа": (60.0, 61.0),
-}
+SUBJECTS = {"Белгородская область": 100.0, "Брянская область": 50.0, "г. Москва": 900.0,
+            "Республика Карелия": 40.0, "Ненецкий автономный округ": 5.0,
+            "Архангельская область без автономного округа": 60.0}
 CENTRAL = ("Белгородская область", "Брянская область", "г. Москва")
 NORTHWEST = ("Республика Карелия", "Ненецкий автономный округ", "Архангельская область без автономного округа")
 
 
+def _v(name: str, k: int) -> float:
+    """Value of a subject in the k-th year column (grows 5 % a year)."""
+    return round(SUBJECTS[name] * (1 + 0.05 * k), 3)
+
+
 def _sum(names, k):
-    return round(sum(SUBJECTS[n][k] for n in names), 6)
+    return round(sum(_v(n, k) for n in names), 6)
 
 
 def annex_rows(years=(2020, 2021), *, title="2.3. СРЕДНЕГОДОВАЯ ЧИСЛЕННОСТЬ ЗАНЯТЫХ1)",
@@ -38,14 +38,14 @@ def annex_rows(years=(2020, 2021), *, title="2.3. СРЕДНЕГОДОВАЯ Ч�
     rows.append(["Российская Федерация"] + [_sum(everything, k) for k in range(len(years))])
     rows.append(["Центральный\nфедеральный округ"] + [_sum(CENTRAL, k) for k in range(len(years))])
     for n in CENTRAL:
-        rows.append([n] + [SUBJECTS[n][k] for k in range(len(years))])
+        rows.append([n] + [_v(n, k) for k in range(len(years))])
     rows.append(["Северо-Западный          федеральный округ"] + [_sum(NORTHWEST, k) for k in range(len(years))])
-    rows.append(["Республика Карелия"] + [SUBJECTS["Республика Карелия"][k] for k in range(len(years))])
+    rows.append(["Республика Карелия"] + [_v("Республика Карелия", k) for k in range(len(years))])
     ark = ("Ненецкий автономный округ", "Архангельская область без автономного округа")
     rows.append(["Архангельская область"] + [_sum(ark, k) for k in range(len(years))])
     rows.append(["в том числе:"])
     for n in ark:
-        rows.append([n] + [SUBJECTS[n][k] for k in range(len(years))])
+        rows.append([n] + [_v(n, k) for k in range(len(years))])
     rows += [[None], ["____________"], ["1) Без субъектов малого предпринимательства."],
              ["2) Данные уточнены."]]
     return rows
@@ -101,7 +101,8 @@ def gva_sheet(year: int, *, title_year: int | None = None, okved2007: bool = Fal
             ["Российская Федерация", "Российская Федерация из суммы субъектов", 100, 4.5, 14.3, 81.2],
             ["#N/A", "Центральный федеральный округ", 100, 3.2, 1.4, 95.4]]
     for label, shares in GVA_SHARES.items():
-        rows.append([label, " " + label, 100] + list(shares))
+        shift = 0.1 * (year % 10) if not okved2007 else 0.0  # each year differs a little
+        rows.append([label, " " + label, 100, round(shares[0] + shift, 3), shares[1], round(shares[2] - shift, 3)])
     rows += [[None], [None, "1) С 2016 г. - по международной методологии."]]
     return rows
 
@@ -156,9 +157,9 @@ def emiss_org_rows() -> list[list]:
 def emiss_shipments_rows() -> list[list]:
     """The shipments export: header region,production_field,years; RF and a district; B, C, B-E."""
     rows = [["region", "production_field", "2019", "2020"]]
-    data = {"Российская Федерация": (1, 0), "    Северо-Западный федеральный округ": (2, 0),
-            "        Республика Карелия": (3, 1), "        Ненецкий автономный округ (Архангельская область)": (4, 1)}
-    for region, (k, _) in data.items():
+    data = {"Российская Федерация": 7, "    Северо-Западный федеральный округ": 7,
+            "        Республика Карелия": 3, "        Ненецкий автономный округ (Архангельская область)": 4}
+    for region, k in data.items():
         rows.append([region, "ДОБЫЧА ПОЛЕЗНЫХ ИСКОПАЕМЫХ", f"{100.5 * k}", f"{110.25 * k}"])
         rows.append([region, "ОБРАБАТЫВАЮЩИЕ ПРОИЗВОДСТВА", f"{200 * k}", f"{210 * k}"])
         rows.append([region, "Промышленное производство (промышленность)", f"{300.5 * k}", f"{320.25 * k}"])

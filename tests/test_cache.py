@@ -176,11 +176,13 @@ def test_refresh_log_appends_one_line_per_refresh(tmp_path):
     assert len(lines) == 3 and '"run_id": "r2"' in lines[-1]
 
 
-def test_code_version_covers_the_library_source():
+def test_code_version_covers_the_library_source_and_reference_tables():
     import mapping
 
     h = hashlib.sha256(mapping.__version__.encode())
-    for p in sorted(Path(mapping.__file__).parent.glob("*.py")):
+    files = sorted((ROOT / "mapping").glob("*.py")) + sorted((ROOT / "geodata").glob("*.csv")) \
+        + sorted((ROOT / "config").glob("*.csv"))
+    for p in files:
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     cache.code_version.cache_clear()
     assert cache.code_version() == h.hexdigest()

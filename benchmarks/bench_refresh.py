@@ -1,0 +1,90 @@
+"""The default refresh (``clustermap run``), split into Prefect start-up and stages, cold and cached.
+
+Runs the real command twice in fresh processes on a temporary output root: first with an empty cache
+(cold), then unchanged (cached). Stage figures come from ``<output_root>/cache/refresh-log.jsonl``
+(every stage's wall time, as the flow measured it); Prefect start-up (``prefect_startup``: from the
+command's start to the flow's first line, i.e. imports and the ephemeral API) is reported separately,
+as is the whole command's wall time (which also includes Prefect's shutdown).
+Target: the cached refresh's stage time under 20% of the cold one's.
+
+Run: ``.venv/bin/python benchmarks/bench_refresh.py [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = ROOT / ".venv" / "bin" / "clustermap"
+
+
+def _config(out: Path, tmp: Path) -> Path:
+    """config/default.toml with absolute paths, writing to ``out``."""
+    text = (ROOT / "config" / "default.toml").read_text(encoding="utf-8")
+    text = text.replace('"../', f'"{ROOT}/')
+    text = re.sub(r'(?m)^output_root = .*$', f'output_root = "{out}"', text)
+    path = tmp / "bench.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _run(config: Path, out: Path) -> dict:
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    t = time.perf_counter()
+    subprocess.run([str(CLI), "run", "--config", str(config)], check=True, capture_output=True, env=env, cwd=ROOT)
+    wall = time.perf_counter() - t
+    rec = json.loads((out / "cache" / "refresh-log.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    st = rec["stage_seconds"]
+    return {"wall": wall, "startup": st.get("prefect_startup", float("nan")),
+            "stages": sum(v for k, v in st.items() if k != "prefect_startup"), "detail": st,
+            "reused": [k for k, v in rec["reused"].items() if v]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=2, help="cold/cached pairs (best of)")
+    args = ap.parse_args()
+    cold_runs, warm_runs = [], []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="clustermap-bench-") as d:
+            tmp = Path(d)
+            out = tmp / "out"
+            cfg = _config(out, tmp)
+            cold_runs.append(_run(cfg, out))
+            warm_runs.append(_run(cfg, out))
+    cold = min(cold_runs, key=lambda r: r["stages"])
+    warm = min(warm_runs, key=lambda r: r["stages"])
+    order = ["plan", "load_inputs", "location_quotients", "activity_groups", "geography", "candidate_clusters",
+             "divergence", "write_outputs", "publish", "artifacts"]
+    stages = [k for k in order if k in cold["detail"]] + sorted(set(cold["detail"]) - set(order) - {"prefect_startup"})
+    rows = [(k, f"{cold['detail'][k]:.3f}", f"{warm['detail'].get(k, float('nan')):.3f}",
+             "reused" if k in warm["reused"] else "") for k in stages]
+    rows += [("= stages (all but Prefect start-up)", f"{cold['stages']:.3f}", f"{warm['stages']:.3f}",
+              f"{warm['stages'] / cold['stages']:.1%} of cold"),
+             ("Prefect start-up (reported separately)", f"{cold['startup']:.3f}", f"{warm['startup']:.3f}", ""),
+             ("whole command, wall (incl. shutdown)", f"{cold['wall']:.3f}", f"{warm['wall']:.3f}", "")]
+    print(f"default refresh (config/default.toml), best of {args.repeat} cold/cached pairs, each a fresh process")
+    print(table(rows, ("stage", "cold s", "cached s", "")))
+    if set(warm["reused"]) != {k for k in cold["detail"] if k in ("load_inputs", "location_quotients",
+                                                                   "activity_groups", "geography",
+                                                                   "candidate_clusters", "divergence",
+                                                                   "write_outputs")}:
+        print("\nwarning: the second run did not reuse every stage (were mapping/ or the data edited between "
+              "the runs?); rerun the benchmark")
+    ratio = warm["stages"] / cold["stages"]
+    print(f"\ntarget: cached stage time < 20% of cold: {ratio:.1%} -> {'met' if ratio < 0.2 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
