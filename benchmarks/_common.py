@@ -24,3 +24,10 @@ def table(rows: list[tuple], header: tuple) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def machine() -> str:
+    """CPUs and the 1-minute load average: figures from a busy machine are slower, not wrong."""
+    import os
+
+    return f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f} at start"

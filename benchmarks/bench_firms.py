@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import table  # noqa: E402
+from _common import machine, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,6 +120,7 @@ def main() -> None:
         t = time.perf_counter()
         info = make_file(path, args.records)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB, {info}) in {time.perf_counter() - t:.1f} s")
+    print(machine())
     print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB), {args.records:,} records; "
           f"{os.cpu_count()} CPU(s); best of {args.repeat}, each in a fresh process")
     res = {k: measure(k, path, args.repeat) for k in ("project", "duckdb", "bincount")}

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import table, timeit  # noqa: E402
+from _common import machine, table, timeit  # noqa: E402
 
 from mapping.fastlq import dense_lq, dense_relatedness  # noqa: E402
 from mapping.relatedness import group_activities  # noqa: E402
@@ -62,6 +62,7 @@ def numpy_lq(v: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     values, regions, activities = synthetic()
+    print(machine())
     print(f"data: {len(INDICATORS)} indicators x {R} regions x {A} activities = {values.size:,} cells "
           f"(exports zero in {np.mean(values[2] == 0):.0%})")
 

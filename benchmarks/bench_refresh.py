@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import table  # noqa: E402
+from _common import machine, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / ".venv" / "bin" / "clustermap"
@@ -55,6 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=2, help="cold/cached pairs (best of)")
     args = ap.parse_args()
+    print(machine())
     cold_runs, warm_runs = [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="clustermap-bench-") as d:

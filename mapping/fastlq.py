@@ -175,7 +175,8 @@ def _pairwise_corr(x: np.ndarray, min_periods: int) -> np.ndarray:
     out = np.full((n, n), np.nan)
     f = np.flatnonzero(full)
     if len(f) and n_rows >= min_periods:
-        xf = x[:, f] - x[:, f].mean(axis=0)
+        xs = x if len(f) == n else x[:, f]  # no copy when every column is complete
+        xf = xs - xs.mean(axis=0)
         cov = xf.T @ xf
         d = np.sqrt(np.diag(cov))
         with np.errstate(divide="ignore", invalid="ignore"):

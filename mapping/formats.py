@@ -685,10 +685,8 @@ def _read_annex(path: Path, inp: InputFile, regs: _Registries) -> _Cells:
     if meta.get("footnotes"):
         notes.append("footnotes: " + " | ".join(" ".join(f.split())[:160] for f in meta["footnotes"][:4]))
     frame = _from_raw(raw, code=code, label=label, level="", cls=cls)
-    return _Cells(frame, indicator, inp.unit and None or meta["unit"], "annex", notes, {},
-                  dict(meta["skipped"]), source_name=path.name, default_classification=cls) \
-        if False else _Cells(frame, indicator, meta["unit"] or None, "annex", notes, {}, dict(meta["skipped"]),
-                             source_name=path.name, default_classification=cls)
+    return _Cells(frame, indicator, meta["unit"] or None, "annex", notes, {}, dict(meta["skipped"]),
+                  source_name=path.name, default_classification=cls)
 
 
 def _from_raw(raw: pd.DataFrame, *, code: str, label: str, level: str, cls: str) -> pd.DataFrame:
@@ -697,7 +695,9 @@ def _from_raw(raw: pd.DataFrame, *, code: str, label: str, level: str, cls: str)
         "region_label": raw["region_label"], "activity_code": code,
         "activity_label": raw["activity_label"] if label == "" and "activity_label" in raw and not code
         else label, "level": level, "classification": cls, "year": raw["year"], "value": raw["value"],
-        "value_low": math.nan, "value_high": math.nan, "flag": raw["flag"], "footnote": "",
+        "value_low": math.nan, "value_high": math.nan, "flag": raw["flag"],
+        # A marker after a value ("…3)", "105,3 2)"): the readers strip it; it is recorded here.
+        "footnote": [parse_value(r).footnote if ")" in r else "" for r in raw["raw"].astype(str)],
         "source_sheet": raw["source_sheet"], "source_row": raw["source_row"], "source_col": raw["source_col"],
         "source_file": raw["source_file"], "_raw": raw["raw"]})
     return out

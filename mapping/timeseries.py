@@ -5,7 +5,6 @@ With one year of data every count is 1 (or 0) and the change is empty; nothing e
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["row_persistence", "pair_persistence", "with_persistence"]

@@ -27,14 +27,6 @@ def value(tidy: pd.DataFrame, region: str, year: int, activity: str = "TOTAL") -
     return float(row["value"].iloc[0])
 
 
-def balanced(ledger) -> bool:
-    return ledger.rows_read == len_rows(ledger) + sum(ledger.dropped.values())
-
-
-def len_rows(ledger) -> int:
-    return ledger.rows_read - sum(ledger.dropped.values())
-
-
 # --------------------------------------------------------------------------- values and units
 
 @pytest.mark.parametrize("raw, expected, flag", [
@@ -348,3 +340,19 @@ def test_cli_run_bad_input_leaves_latest_untouched(tmp_path, prefect_harness):
     assert "Traceback" not in res.output
     assert "error: " in res.output and "unknown region label(s): 'Татарстанская область'" in res.output
     assert (root / "latest").resolve() == (root / "runs" / "old").resolve()
+
+
+def test_us_registries_match_the_boundaries():
+    import pyogrio
+
+    from mapping.registry import load_activity_registry, load_region_registry
+
+    regions = load_region_registry(G / "us_regions.csv")
+    subjects = regions.loc[regions["kind"] == "subject"]
+    assert len(subjects) == 51 and set(regions["kind"]) == {"country", "federal_district", "subject"}
+    gpkg = set(pyogrio.read_dataframe(G / "us_states.gpkg", columns=["region_code"], read_geometry=False)["region_code"])
+    assert set(subjects["boundary_codes"]) == gpkg
+    acts = load_activity_registry(G / "naics2007.csv")
+    assert set(acts["classification"]) == {"NAICS2007"}
+    assert {"TOTAL", "31-33", "44-45", "48-49", "336411"} <= set(acts["code"])
+    assert acts.set_index("code").at["336411", "parent_code"] == "33641"

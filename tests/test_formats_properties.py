@@ -135,8 +135,6 @@ def test_gva_structure_and_grp(ops, ops2):
         p = L.write_xlsx(Path(d) / "VRP_OKVED2_s2016.xlsx", {"2021": mutate(L.gva_sheet(2021), ops),
                                                            "2022": L.gva_sheet(2022)})
         check(InputFile(path=p, format="gva_structure"))
-        import openpyxl  # noqa: F401  (the GRP workbook, mutated too)
-
         grp = [["OKATO", 2021, 2022]] + [[k, *v[1:]] for k, v in L.GRP.items()]
         L.write_xlsx(Path(d) / "VRP.xlsx", {"Total": mutate(grp, ops2)})
         check(InputFile(path=p, format="gva_structure", years=(2021,)))

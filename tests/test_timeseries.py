@@ -1,5 +1,7 @@
 """Several years of input: years specialised, LQ change and single-year candidates (small fixture)."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -62,3 +64,25 @@ def test_one_year_of_data_has_no_change_and_no_single_year_mark():
     assert lq["lq_change"].isna().all() and (lq["n_years"] == 1).all()
     pp = pair_persistence(lq, indicators=("employment",), rule=None, level="section")
     assert not pp["single_year"].any()
+
+
+def test_real_multi_year_case_emiss_organisations_2019_2022(shared, tmp_path):
+    """Rosstat/EMISS organisation counts by section, 2019-2022: persistence on real data."""
+    from mapping import pipeline
+    from mapping.config import load_config
+
+    src = shared / "data" / "ru" / "emiss_org_count_region_okved2" / "rosstat-org-stats.csv"
+    root = Path(__file__).resolve().parents[1]
+    cfg_text = (f'[[inputs]]\npath = "{src}"\nformat = "emiss"\nindicator = "establishments"\nunit = "count"\n'
+                f'years = [2019, 2020, 2021, 2022]\n[run]\noutput_root = "{tmp_path}"\n'
+                f'[specialisation]\nindicators = ["establishments"]\n'
+                f'[geodata]\nactivities = "{root / "geodata" / "activities.csv"}"\n')
+    (tmp_path / "c.toml").write_text(cfg_text, encoding="utf-8")
+    cfg = load_config(tmp_path / "c.toml")
+    analysis = pipeline.compute_location_quotients(pipeline.load_inputs(cfg), cfg)
+    spec = analysis.spec
+    assert analysis.year == 2022 and (spec["n_years"] == 4).all()
+    s = spec.loc[spec["specialised"]]
+    assert (s["years_specialised"] == 4).mean() > 0.7  # most specialisations persist
+    assert 0 < s["single_year"].sum() < 20  # a few appear in 2022 only
+    assert s.loc[s["single_year"], "lq_change"].gt(0).all()  # they rose into specialisation

@@ -1,7 +1,5 @@
 """Bounds on cells and LQs: rounding, suppressed cells bounded by known totals, ranges, small counts."""
 
-import itertools
-
 import numpy as np
 import pandas as pd
 import pytest
