@@ -106,29 +106,11 @@ def evaluate_rule(rule: str, flags: dict[str, pd.Series]) -> pd.Series:
     ValueError
         The rule uses anything but names, ``and``, ``or``, ``not`` and parentheses.
     """
-    import ast
+    from mapping.rules import evaluate_call_rule
 
-    tree = ast.parse(rule, mode="eval")
-    index = next(iter(flags.values())).index if flags else None
-
-    def ev(node):
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.BoolOp):
-            vals = [ev(v) for v in node.values]
-            out = vals[0]
-            for v in vals[1:]:
-                out = (out & v) if isinstance(node.op, ast.And) else (out | v)
-            return out
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return ~ev(node.operand)
-        if isinstance(node, ast.Name):
-            s = flags.get(node.id)
-            return s.astype(bool) if s is not None else pd.Series(False, index=index)
-        raise ValueError(f"specialisation rule {rule!r}: only indicator names, and, or, not and "
-                         f"parentheses are allowed (found {type(node).__name__})")
-
-    return ev(tree)
+    # Booleans are the three-valued calls restricted to no (0) and certain (2).
+    calls = {name: flag.astype(bool).astype(int) * 2 for name, flag in flags.items()}
+    return evaluate_call_rule(rule, calls) == 2
 
 
 def specialisation(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str | None = None,
