@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import mapping
+from mapping.ingest import sha256_file, sha256_path
 
 __all__ = ["STAGES", "RefreshPlan", "OutputReuse", "code_version", "config_content", "stage_keys",
            "plan_refresh", "run_stage", "write_run", "log_refresh", "CACHE_DIR"]
@@ -84,17 +85,9 @@ def code_version() -> str:
     return h.hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _content(value: Any) -> Any:
     if isinstance(value, Path):
-        return {"path": str(value), "sha256": _file_sha256(value)} if value.is_file() else str(value)
+        return {"path": str(value), "sha256": sha256_path(value)} if value.exists() else str(value)
     if isinstance(value, dict):
         return {str(k): _content(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -115,8 +108,12 @@ def config_content(config) -> dict:
         JSON-ready; sections that cannot change a result (schedule, execution) and the output
         root are left out.
     """
+    from mapping.formats import input_files
+
     raw = config.model_dump()  # python mode keeps Path objects, so files can be found generically
     out = {k: _content(v) for k, v in raw.items() if k not in _IGNORED_SECTIONS}
+    # Files a reader picks up beside an input by default (e.g. VRP.xlsx next to the GVA workbook).
+    out["input_sidecars"] = [_content(input_files(inp)[1:]) for inp in config.inputs]
     if isinstance(out.get("run"), dict):
         out["run"] = {k: v for k, v in out["run"].items() if k not in _IGNORED_RUN_KEYS}
     return out
@@ -278,7 +275,7 @@ class OutputReuse:
         try:
             for name, digest in meta["files"].items():
                 src = self.entry / name
-                if _file_sha256(src) != digest:  # a linked run file was edited in place
+                if sha256_file(src) != digest:  # a linked run file was edited in place
                     raise OSError(f"{src} changed since it was cached")
                 _link(src, run_dir / name)
                 placed.append(run_dir / name)
@@ -303,7 +300,7 @@ class OutputReuse:
             for p in sorted(run_dir.iterdir()):
                 if p.is_file():
                     _link(p, staging / p.name)
-                    files[p.name] = _file_sha256(p)
+                    files[p.name] = sha256_file(p)
             with open(staging / "meta.pkl", "wb") as f:
                 pickle.dump({"built": built, "counts": counts, "files": files}, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.rename(staging, self.entry)

@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 from mapping.errors import MappingError
+from mapping.ingest import sha256_file
 
 __all__ = ["is_url", "fetch_url", "resolve_inputs", "verify_sha256", "download_path", "DOWNLOAD_DIR"]
 
@@ -42,17 +43,9 @@ def is_url(value: object) -> bool:
     return isinstance(value, str) and bool(_URL.match(value))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_BLOCK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify_sha256(path: Path, expected: str | None, *, what: str | None = None) -> str:
     """Return the file's SHA-256; raise :class:`MappingError` if it differs from ``expected``."""
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if expected and digest.lower() != expected.strip().lower():
         raise MappingError(f"{what or path}: SHA-256 is {digest}, the configuration expects {expected}; "
                            "the file changed or the download is corrupt")
@@ -117,7 +110,7 @@ def fetch_url(url: str, dest: Path, *, expected_sha256: str | None = None, timeo
             return _attempt(url, dest, headers, meta, expected_sha256, timeout)
         except urllib.error.HTTPError as exc:
             if exc.code == 304:
-                digest = _sha256(dest)
+                digest = sha256_file(dest)
                 if digest == meta.get("sha256"):
                     return dest, verify_sha256(dest, expected_sha256, what=url)
                 headers.pop("If-None-Match", None), headers.pop("If-Modified-Since", None)

@@ -26,7 +26,6 @@ through ``config/hs_okved2.csv``).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import math
 import re
@@ -42,11 +41,11 @@ from mapping import registry as reg
 from mapping.cbp import is_cbp_file, read_cbp
 from mapping.config import REPO_ROOT, GeodataSection, InputFile
 from mapping.errors import MappingError, format_items
-from mapping.ingest import FileLedger, sha256_file, validate_tidy
+from mapping.ingest import FileLedger, sha256_path, validate_tidy
 from mapping.schema import LEVELS, TIDY_COLUMNS
 from mapping.values import Unit, convert_factor, parse_number, parse_unit, parse_value
 
-__all__ = ["FORMATS", "InputRead", "detect_format", "read_input", "decode_text", "sniff_delimiter", "parse_options",
+__all__ = ["FORMATS", "InputRead", "detect_format", "input_files", "read_input", "decode_text", "sniff_delimiter", "parse_options",
            "format_ledger",
            "harmonise_units", "DEFAULT_CONCORDANCE", "load_concordance", "region_vintage"]
 
@@ -355,6 +354,21 @@ def _csv_note(meta: dict) -> str:
 
 # --------------------------------------------------------------------------- entry point
 
+def input_files(inp: InputFile) -> list[Path]:
+    """Every file an input reads: its path and the files read beside it by default.
+
+    The GVA-structure layout reads the GRP workbook ``VRP.xlsx`` next to it unless ``grp`` names one.
+    The stage cache hashes these files, so a changed sidecar invalidates cached results.
+    """
+    path = Path(inp.path)
+    files = [path]
+    if inp.format in ("gva_structure", "auto") and path.suffix.lower() in (".xlsx", ".xlsm"):
+        grp = inp.grp or (path.parent / "VRP.xlsx")
+        if Path(grp).is_file() and Path(grp) != path:
+            files.append(Path(grp))
+    return files
+
+
 def read_input(inp: InputFile, geodata: GeodataSection | None = None) -> InputRead:
     """Read one configured input into validated tidy rows, with its ledger and aggregate checks.
 
@@ -394,15 +408,6 @@ def read_input(inp: InputFile, geodata: GeodataSection | None = None) -> InputRe
     return _finish(path, cells, inp, regs)
 
 
-def _sha(path: Path) -> str:
-    if path.is_dir():
-        h = hashlib.sha256()
-        for f in sorted(path.glob("*.csv")):
-            h.update(f.name.encode() + b"\0" + sha256_file(f).encode())
-        return h.hexdigest()
-    return sha256_file(path)
-
-
 # --------------------------------------------------------------------------- tidy long CSV / Parquet
 
 def _read_tidy(path: Path, inp: InputFile, regs: _Registries) -> InputRead:
@@ -440,7 +445,7 @@ def _read_tidy(path: Path, inp: InputFile, regs: _Registries) -> InputRead:
     df = _tidy_values(df, path, decimal, inp)
     df = _resolve_tidy_labels(df, path, regs)
     df = validate_tidy(df, path)
-    ledger = FileLedger(file=str(path), sha256=_sha(path), rows_read=len(df), format="tidy", row_unit="row",
+    ledger = FileLedger(file=str(path), sha256=sha256_path(path), rows_read=len(df), format="tidy", row_unit="row",
                         layout_rows=layout, notes=notes)
     ledger.cells_suppressed = int(df["flag"].eq("suppressed").sum())
     _vintage_note(df, regs, ledger)
@@ -751,7 +756,8 @@ def _read_gva(path: Path, inp: InputFile, regs: _Registries) -> _Cells:
     if not frames:
         raise MappingError(f"{path}: no usable year sheet (all refused)")
     cells = pd.concat(frames, ignore_index=True)
-    grp_path = inp.grp or (path.parent / "VRP.xlsx" if (path.parent / "VRP.xlsx").is_file() else None)
+    files = input_files(inp)
+    grp_path = files[1] if len(files) > 1 else None
     if grp_path is None:
         notes.append("no GRP workbook (grp): values are percent of the region's GVA; LQs on shares weight "
                      "every region equally, so give grp = 'VRP.xlsx' for levels")
@@ -1096,7 +1102,7 @@ def _finish(path: Path, c: _Cells, inp: InputFile, regs: _Registries) -> InputRe
     except MappingError as exc:
         raise MappingError(str(exc).replace("row ", "source row ")) from None
     n_used = len(tidy)
-    ledger = FileLedger(file=str(path), sha256=_sha(path), rows_read=n_read, format=c.fmt, row_unit=c.row_unit,
+    ledger = FileLedger(file=str(path), sha256=sha256_path(path), rows_read=n_read, format=c.fmt, row_unit=c.row_unit,
                         layout_rows=dict(c.layout), notes=notes)
     for reason, n in drops.items():
         ledger.drop(reason, n)

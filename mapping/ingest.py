@@ -15,7 +15,7 @@ import pandera.pandas as pa
 from mapping.errors import MappingError, format_items
 from mapping.schema import TIDY_COLUMNS, TIDY_OPTIONAL_COLUMNS, TIDY_SCHEMA
 
-__all__ = ["FileLedger", "read_tidy", "validate_tidy", "select_units", "sha256_file", "MAX_INPUT_BYTES"]
+__all__ = ["FileLedger", "read_tidy", "validate_tidy", "select_units", "sha256_file", "sha256_path", "MAX_INPUT_BYTES"]
 
 #: Files larger than this are refused before they are loaded (bytes).
 MAX_INPUT_BYTES = 2 * 1024**3
@@ -67,6 +67,17 @@ def sha256_file(path: Path) -> str:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
+    return h.hexdigest()
+
+
+def sha256_path(path: Path) -> str:
+    """SHA-256 of a file, or of a folder: its files' relative names and digests, sorted."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(path)).encode() + b"\0" + sha256_file(f).encode())
     return h.hexdigest()
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,13 +22,13 @@ from mapping.config import RunConfig
 from mapping.divergence import divergence, load_supported_clusters, supported_pairs
 from mapping.errors import MappingError
 from mapping.formats import harmonise_units, read_input
-from mapping.ingest import FileLedger, read_tidy, select_units
+from mapping.ingest import FileLedger, select_units
 from mapping.evidence import pair_evidence, robustness_section, robustness_summary, spatial_evidence
-from mapping.location_quotient import location_quotient_table, location_quotients, specialisation
+from mapping.location_quotient import location_quotient_table, specialisation
 from mapping.timeseries import with_persistence
-from mapping.publish import (new_run_id, publish_latest, software_versions, write_csv, write_geojson,
+from mapping.publish import (publish_latest, software_versions, write_csv, write_geojson,
                              write_geopackage, write_manifest)
-from mapping.relatedness import build_groups, group_activities, relatedness
+from mapping.relatedness import build_groups
 from mapping.report import render_report
 from mapping.deliverables import write_deliverables
 from mapping.reporthtml import write_report_html

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from mapping.ingest import sha256_file
+
 __all__ = ["new_run_id", "write_geojson", "write_geopackage", "write_layer_styles", "write_qml", "write_csv",
            "write_manifest", "publish_latest", "software_versions"]
 
@@ -140,14 +142,6 @@ def write_csv(df: pd.DataFrame, path: Path) -> int:
     return len(df)
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def software_versions() -> dict[str, str]:
     """Versions of Python and the main packages, for the manifest."""
     out = {"python": platform.python_version()}
@@ -166,7 +160,7 @@ def write_manifest(run_dir: Path, manifest: dict, counts: dict[str, int]) -> Pat
     for p in sorted(run_dir.iterdir()):
         if p.name == "manifest.json" or p.is_dir():
             continue
-        files.append({"file": p.name, "sha256": sha256(p), "bytes": p.stat().st_size,
+        files.append({"file": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size,
                       "count": counts.get(p.name)})
     manifest = dict(manifest, outputs=files)
     path = run_dir / "manifest.json"

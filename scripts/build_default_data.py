@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import re
 import sys
@@ -33,6 +32,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from any directory
 from mapping.config import InputFile  # noqa: E402
 from mapping.errors import MappingError  # noqa: E402
 from mapping.formats import read_input  # noqa: E402
+from mapping.ingest import sha256_file  # noqa: E402
 from mapping.ingest import read_tidy  # noqa: E402
 from mapping.readers import FLAG_ABSENT, FLAG_NORMAL, read_gva_structure, read_rosstat_annex  # noqa: E402
 from mapping.registry import load_region_registry, resolve_activity_labels  # noqa: E402
@@ -82,13 +82,6 @@ _PROV_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*([0-9a-f]{64})\s*\|", re.M)
 
 # --------------------------------------------------------------------------- source verification
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def verify_sources(shared: Path) -> None:
     """Refuse to build unless every source matches its SHA-256 here and in PROVENANCE.md."""
@@ -107,7 +100,7 @@ def verify_sources(shared: Path) -> None:
         if not path.is_file():
             problems.append(f"{path}: not found")
             continue
-        got = _sha256(path)
+        got = sha256_file(path)
         print(f"  sha256 {'ok      ' if got == sha else 'MISMATCH'} {rel}")
         if got != sha:
             problems.append(f"{rel}: sha256 {got}, expected {sha}")
@@ -312,7 +305,7 @@ def build(shared: Path, out: Path) -> pd.DataFrame:
     out.parent.mkdir(parents=True, exist_ok=True)
     written.to_csv(out, index=False, lineterminator="\n", encoding="utf-8")
     read_tidy(out)  # the table must pass the pipeline's own input validation
-    print(f"wrote {out} ({len(written)} rows, sha256 {_sha256(out)}); it passes mapping.ingest.read_tidy")
+    print(f"wrote {out} ({len(written)} rows, sha256 {sha256_file(out)}); it passes mapping.ingest.read_tidy")
     return written
 
 

@@ -196,3 +196,24 @@ def test_url_inputs_get_a_download_path_under_the_output_root(tmp_path):
     assert inp.path.parent.parent == tmp_path / "cache" / "downloads" and inp.path.name == "data.csv"
     with pytest.raises(ValueError, match="'path' or a 'url'"):
         RunConfig.model_validate({"inputs": [{"format": "tidy"}]})
+
+
+@pytest.mark.parametrize("layout", ["folder", "sidecar"], ids=["folder-input", "gva-sidecar-grp"])
+def test_keys_follow_the_content_of_folders_and_sidecar_files(cfg, tmp_path, layout):
+    """A CBP folder input and the VRP.xlsx read beside a GVA workbook are hashed by content."""
+    if layout == "folder":
+        (tmp_path / "fips").mkdir()
+        changed = tmp_path / "fips" / "311421.csv"
+        changed.write_text("a\n1\n")
+        inp = InputFile(path=tmp_path / "fips", format="cbp")
+    else:
+        (tmp_path / "VRP_OKVED2_s2016.xlsx").write_bytes(b"workbook")
+        changed = tmp_path / "VRP.xlsx"
+        changed.write_bytes(b"grp v1")
+        inp = InputFile(path=tmp_path / "VRP_OKVED2_s2016.xlsx", format="gva_structure")
+    c = cfg.model_copy(update={"inputs": (inp,)})
+    before = cache.stage_keys(c)
+    changed.write_bytes(b"edited")
+    after = cache.stage_keys(c)
+    assert before["load_inputs"] != after["load_inputs"]
+    assert after == cache.stage_keys(c)

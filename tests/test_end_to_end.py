@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-from shapely.geometry import shape
 
 from mapping.config import load_config
 

@@ -15,7 +15,7 @@ import yaml
 from _flow_runs import ROOT, cold_run, config_for, data_digests, new_root, run_flow
 from mapping.config import InputFile, load_config
 from mapping.errors import MappingError
-from mapping.publish import sha256
+from mapping.ingest import sha256_file as sha256
 
 pytestmark = pytest.mark.slow
 
