@@ -512,6 +512,9 @@ def _tidy_values(df: pd.DataFrame, path: Path, decimal: str, inp: InputFile) -> 
     return df
 
 
+_OKVED2_FINE = re.compile(r"^\d{2}\.\d{1,2}(\.\d{1,2})?$")
+
+
 def _resolve_tidy_labels(df: pd.DataFrame, path: Path, regs: _Registries) -> pd.DataFrame:
     """Region codes or labels -> registry codes; activity names -> codes where the classification is known."""
     blank = df["region_code"].eq("")
@@ -522,6 +525,8 @@ def _resolve_tidy_labels(df: pd.DataFrame, path: Path, regs: _Registries) -> pd.
     known = set(regs.activities["classification"])
     for (cls, lvl), g in df.loc[df["classification"].isin(known)].groupby(["classification", "level"]):
         labels = [a for a in g["activity_code"].unique() if a]
+        if cls == "OKVED2" and lvl in ("group", "class", "subclass") and all(_OKVED2_FINE.match(a) for a in labels):
+            continue  # hierarchical codes finer than the registry: checked against their division later
         mapping = _resolve_activities(labels, cls, lvl, g, path, regs)
         df.loc[g.index, "activity_code"] = g["activity_code"].map(mapping).fillna(g["activity_code"])
     return df

@@ -90,6 +90,7 @@ def load_inputs(config: RunConfig) -> Inputs:
     for note in harmonise_units(frames):
         ledgers[note.split(": indicator")[0]].notes.append(note)
     tidy = pd.concat(frames, ignore_index=True)
+    activities = _with_finer_okved2(activities, tidy)
     _check_activities(tidy, activities)
     dup = tidy.duplicated(["year", "region_code", "activity_code", "classification", "level", "indicator"], keep=False)
     if dup.any():
@@ -104,6 +105,34 @@ def load_inputs(config: RunConfig) -> Inputs:
                      sort_keys=True, default=str)
     return Inputs(tidy=kept, ledgers=list(ledgers.values()), regions=regions, activities=activities,
                   content_key=hashlib.sha256(key.encode()).hexdigest())
+
+
+_FINER_OKVED2 = {"group": 4, "class": 5, "subclass": 8}  # length of "10.1", "10.11", "10.11.1"
+
+
+def _with_finer_okved2(activities: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
+    """Add OKVED2 groups, classes and subclasses met in the data whose division is in the registry.
+
+    The bundled registry names sections and divisions only; finer codes (e.g. from firm records
+    aggregated by class) are hierarchical, so each gets its parent by truncation (``10.11`` ->
+    ``10.1`` when present, else the division ``10``) and no name. Codes whose division is unknown
+    stay unknown and are refused by the activity check.
+    """
+    rows = tidy.loc[(tidy["classification"] == "OKVED2") & tidy["level"].isin(list(_FINER_OKVED2))]
+    if rows.empty:
+        return activities
+    known = set(activities.loc[activities["classification"] == "OKVED2", "code"])
+    new = []
+    for code, level in sorted(set(zip(rows["activity_code"], rows["level"]))):
+        if code in known or code[:2] not in known or len(code) != _FINER_OKVED2[level]:
+            continue
+        parent = next((p for p in (code[:-1].rstrip("."), code[:2]) if p in known or p in {n["code"] for n in new}),
+                      code[:2])
+        new.append({"classification": "OKVED2", "code": code, "level": level, "parent_code": parent,
+                    "name_ru": "", "name_en": ""})
+    if not new:
+        return activities
+    return pd.concat([activities, pd.DataFrame(new)], ignore_index=True)
 
 
 def _check_activities(tidy: pd.DataFrame, activities: pd.DataFrame) -> None:
