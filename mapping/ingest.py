@@ -105,15 +105,10 @@ def read_tidy(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[pd
         Missing file, empty file, missing columns, wrong types, negative values, unknown flags
         or duplicate keys; the message names the file, row, column and value.
     """
+    from mapping.formats import _guard  # formats imports this module: import when called
+
     path = Path(path)
-    if not path.is_file():
-        raise MappingError(f"{path}: input file not found")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise MappingError(f"{path}: {size} bytes is over the configured limit of {max_bytes} bytes; "
-                           "aggregate it first or raise the limit")
-    if size == 0:
-        raise MappingError(f"{path}: the file is empty")
+    _guard(path, max_bytes)  # missing, empty or too large: refused before reading
     if path.suffix.lower() == ".parquet":
         df = pd.read_parquet(path)
         first_row = 1
