@@ -2,7 +2,7 @@
 
 Compares, on the same file in the same run:
 
-- the project: :func:`mapping.firms.aggregate_firms` (DuckDB streaming ``GROUP BY`` over the file,
+- the project: :func:`mapping.ingest.firms.aggregate_firms` (DuckDB streaming ``GROUP BY`` over the file,
   validation of codes and values, roll-up to divisions), including the read;
 - DuckDB's own ``GROUP BY region, left(okved2, 2)`` on the same file (no validation);
 - NumPy ``bincount`` on ready integer codes already in memory (no read, no parsing).
@@ -64,7 +64,7 @@ import json, resource, sys, time
 kind, path = sys.argv[1], sys.argv[2]
 import numpy as np
 if kind == "project":
-    from mapping.firms import aggregate_firms
+    from mapping.ingest.firms import aggregate_firms
     t = time.perf_counter()
     agg = aggregate_firms(path, level="division")
     secs, groups = time.perf_counter() - t, len(agg.table)

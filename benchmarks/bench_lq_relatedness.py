@@ -2,8 +2,8 @@
 
 Compares, on the same arrays in the same run:
 
-- the project: :func:`mapping.fastlq.dense_lq` (3 indicators), :func:`mapping.fastlq.dense_relatedness`
-  (correlation of the employment LQs, pairwise-complete) and :func:`mapping.relatedness.group_activities`
+- the project: :func:`mapping.analysis.fastlq.dense_lq` (3 indicators), :func:`mapping.analysis.fastlq.dense_relatedness`
+  (correlation of the employment LQs, pairwise-complete) and :func:`mapping.analysis.relatedness.group_activities`
   (agglomerative, k chosen by silhouette in 3..8);
 - plain dense NumPy for the same maths (no checks for gaps, zeros or negative values);
 - ``economic-complexity``: ``rca`` (= LQ) per indicator and ``proximity``;
@@ -30,8 +30,8 @@ import pandas as pd
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine, table, timeit  # noqa: E402
 
-from mapping.fastlq import dense_lq, dense_relatedness  # noqa: E402
-from mapping.relatedness import group_activities  # noqa: E402
+from mapping.analysis.fastlq import dense_lq, dense_relatedness  # noqa: E402
+from mapping.analysis.relatedness import group_activities  # noqa: E402
 
 R, A = 3000, 1000
 INDICATORS = ["employment", "revenue", "exports"]

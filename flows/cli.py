@@ -26,7 +26,7 @@ def _fail(exc: BaseException, debug: bool) -> None:
 
 def _config(config: Path, inputs: list[Path] | None, fmt: str | None = None, options: list[str] | None = None):
     from mapping.config import load_config, with_inputs
-    from mapping.formats import parse_options
+    from mapping.ingest.read import parse_options
 
     cfg = load_config(config)
     return with_inputs(cfg, inputs, format=fmt, options=parse_options(options)) if inputs else cfg
@@ -87,7 +87,7 @@ def check(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
           option: Optional[list[str]] = typer.Option(None, "--option", "-o", help=_OPTION_HELP),
           debug: bool = typer.Option(False)) -> None:
     """Read and validate the inputs without running the pipeline; print the row ledger."""
-    from mapping.formats import format_ledger
+    from mapping.ledger import format_ledger
     from mapping.pipeline import load_inputs
 
     try:

@@ -24,9 +24,10 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from mapping import cache, pipeline, run_summary
+from mapping import cache, pipeline
 from mapping.config import RunConfig, load_config
 from mapping.errors import MappingError
+from mapping.outputs import run_summary
 
 #: Stages that run on the Dask cluster when ``execution.task_runner = "dask"``.
 HEAVY_STAGES = ("load_inputs", "location_quotients", "activity_groups", "geography", "candidate_clusters",

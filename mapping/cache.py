@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import mapping
-from mapping.ingest import sha256_file, sha256_path
+from mapping.hashing import sha256_file, sha256_path
 
-__all__ = ["STAGES", "RefreshPlan", "OutputReuse", "code_version", "config_content", "stage_keys",
+__all__ = ["STAGES", "RefreshPlan", "OutputReuse", "code_version", "tree_digest", "config_content", "stage_keys",
            "plan_refresh", "run_stage", "write_run", "log_refresh", "CACHE_DIR"]
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,16 @@ def code_version() -> str:
     The tables (``geodata/*.csv``, ``config/*.csv``) are included because readers use some of them
     by default without the configuration naming them (label variants, the HS concordance).
     """
-    h = hashlib.sha256(mapping.__version__.encode())
-    package = Path(mapping.__file__).parent
-    files = sorted(package.glob("*.py"))
+    return tree_digest(Path(mapping.__file__).parent, version=mapping.__version__)
+
+
+def tree_digest(package: Path, *, version: str = "") -> str:
+    """SHA-256 over every ``.py`` file of ``package`` (all subpackages) and the reference tables beside it."""
+    h = hashlib.sha256(version.encode())
+    files = sorted(package.rglob("*.py"))
     files += sorted((package.parent / "geodata").glob("*.csv")) + sorted((package.parent / "config").glob("*.csv"))
     for path in files:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(path.relative_to(package.parent).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -108,7 +112,7 @@ def config_content(config) -> dict:
         JSON-ready; sections that cannot change a result (schedule, execution) and the output
         root are left out.
     """
-    from mapping.formats import input_files
+    from mapping.ingest.layouts.common import input_files
 
     raw = config.model_dump()  # python mode keeps Path objects, so files can be found generically
     out = {k: _content(v) for k, v in raw.items() if k not in _IGNORED_SECTIONS}
@@ -157,7 +161,7 @@ def plan_refresh(config) -> RefreshPlan:
     -------
     RefreshPlan
     """
-    from mapping.fetch import resolve_inputs
+    from mapping.ingest.fetch import resolve_inputs
 
     resolved = resolve_inputs(config)
     execution = getattr(config, "execution", None)

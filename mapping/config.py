@@ -10,7 +10,14 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mapping.errors import MappingError
 
@@ -32,7 +39,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-#: Input formats (see ``mapping/formats.py``); "auto" detects the format from the file.
+#: Input formats (see ``mapping/ingest/read.py``); "auto" detects the format from the file.
 INPUT_FORMATS = ("auto", "tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs", "firms")
 
 
@@ -41,11 +48,11 @@ class InputFile(_Frozen):
 
     #: Local file; for a ``url`` input, where the download is kept (default under the output root's cache).
     path: Path | None = None
-    #: http(s) URL to download the input from (timeouts, retries, checksum: mapping/fetch.py).
+    #: http(s) URL to download the input from (timeouts, retries, checksum: mapping/ingest/fetch.py).
     url: str | None = Field(default=None, pattern=r"^https?://")
     #: Expected SHA-256 (hex) of the file; the run stops if the content differs.
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
-    #: "firms": establishment records aggregated to region x OKVED2 ``level`` (mapping/firms.py).
+    #: "firms": establishment records aggregated to region x OKVED2 ``level`` (mapping/ingest/firms.py).
     format: Literal["auto", "tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs",
                     "firms"] = "auto"
     source: str | None = Field(default=None, description="Short source id written to the ledger.")
@@ -112,7 +119,7 @@ class GeodataSection(_Frozen):
 
 
 class RoundingSection(_Frozen):
-    """Cells of ``indicator`` with ``flag`` are known to +- ``half_width`` x base (see mapping/uncertainty.py)."""
+    """Cells of ``indicator`` with ``flag`` are known to +- ``half_width`` x base (see mapping/analysis/uncertainty.py)."""
 
     indicator: str
     flag: str = "derived"
@@ -132,7 +139,7 @@ class SpecialisationSection(_Frozen):
     combine: str | None = None
     #: Classification level the candidates and divergence are computed at.
     level: str = "section"
-    #: Named rule (mapping/rules.py): "threshold" (LQ >= threshold), "cmp_percentile" (US Cluster
+    #: Named rule (mapping/analysis/rules.py): "threshold" (LQ >= threshold), "cmp_percentile" (US Cluster
     #: Mapping Project) or "eco_stars" (European Cluster Observatory). Size floors apply first.
     rule: Literal["threshold", "cmp_percentile", "eco_stars"] = "threshold"
     cmp_lq_percentile: float = Field(default=75.0, gt=0, lt=100)
@@ -141,7 +148,7 @@ class SpecialisationSection(_Frozen):
     cmp_size_indicators: tuple[str, ...] = ("employment", "establishments")
     eco_top_share: float = Field(default=0.10, gt=0, lt=1)
     eco_min_stars: int = Field(default=2, ge=1, le=3)
-    #: Uncertainty (mapping/uncertainty.py): rounding of flagged cells, e.g. Rosstat GVA shares.
+    #: Uncertainty (mapping/analysis/uncertainty.py): rounding of flagged cells, e.g. Rosstat GVA shares.
     rounded: tuple[RoundingSection, ...] = ()
     #: Indicators whose region ``total`` row is the exact sum of its activities (e.g. GRP for gva).
     exact_totals: tuple[str, ...] = ()
@@ -172,7 +179,7 @@ class RelatednessSection(_Frozen):
     max_groups: int = Field(default=8, ge=2)
     #: Activities at least this related are "related" when forming candidates.
     min_relatedness: float = Field(default=0.3, ge=-1, le=1)
-    #: Weights of the relatedness sources (mapping/relatedness.py::combined_relatedness): co-location,
+    #: Weights of the relatedness sources (mapping/analysis/relatedness.py::combined_relatedness): co-location,
     #: closeness in the classification hierarchy, input-output links (needs ``io_table``).
     colocation_weight: float = Field(default=1.0, ge=0)
     hierarchy_weight: float = Field(default=0.0, ge=0)
@@ -189,7 +196,7 @@ class RelatednessSection(_Frozen):
 
 
 class SpatialSection(_Frozen):
-    """Local Moran's I on each specialised activity's LQ (mapping/spatial.py)."""
+    """Local Moran's I on each specialised activity's LQ (mapping/analysis/spatial.py)."""
 
     enabled: bool = True
     permutations: int = Field(default=999, ge=0)
@@ -218,7 +225,7 @@ class ExecutionSection(_Frozen):
 
 
 class MapsSection(_Frozen):
-    """The web map and static maps (mapping/webmap.py, mapping/staticmaps.py)."""
+    """The web map and static maps (mapping/outputs/webmap.py, mapping/outputs/staticmaps.py)."""
 
     #: Optional base-map tile URL template (".../{z}/{x}/{y}.png"); empty = no tiles, map.html works offline.
     tiles: str | None = None
@@ -248,7 +255,7 @@ class RunConfig(_Frozen):
         """Give each URL input without a ``path`` its download location under the output root."""
         if not isinstance(data, dict) or not data.get("inputs"):
             return data
-        from mapping.fetch import download_path
+        from mapping.ingest.fetch import download_path
 
         run = data.get("run") or {}
         root = Path((run.get("output_root") if isinstance(run, dict) else run.output_root) or "outputs")
@@ -273,7 +280,7 @@ def _resolve_paths(data: dict, base: Path) -> dict:
     """Make every relative path in the raw TOML absolute against ``base``."""
     def fix(p):
         if isinstance(p, str) and p.lower().startswith(("http://", "https://")):
-            return p  # a URL input (mapping/fetch.py)
+            return p  # a URL input (mapping/ingest/fetch.py)
         path = Path(p).expanduser()
         return str(path if path.is_absolute() else (base / path).resolve())
 

@@ -15,25 +15,44 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from mapping import boundaries as bnd
-from mapping import registry as reg
-from mapping.candidates import candidate_clusters
+from mapping.analysis.candidates import candidate_clusters
+from mapping.analysis.divergence import divergence, supported_pairs
+from mapping.analysis.evidence import (
+    pair_evidence,
+    robustness_section,
+    robustness_summary,
+    spatial_evidence,
+)
+from mapping.analysis.location_quotient import location_quotient_table
+from mapping.analysis.relatedness import build_groups
+from mapping.analysis.specialisation import specialisation
+from mapping.analysis.timeseries import with_persistence
 from mapping.config import RunConfig
-from mapping.divergence import divergence, load_supported_clusters, supported_pairs
 from mapping.errors import MappingError
-from mapping.formats import harmonise_units, read_input
-from mapping.ingest import FileLedger, select_units
-from mapping.evidence import pair_evidence, robustness_section, robustness_summary, spatial_evidence
-from mapping.location_quotient import location_quotient_table, specialisation
-from mapping.timeseries import with_persistence
-from mapping.publish import (publish_latest, software_versions, write_csv, write_geojson,
-                             write_geopackage, write_manifest)
-from mapping.relatedness import build_groups
-from mapping.report import render_report
-from mapping.deliverables import write_deliverables
-from mapping.reporthtml import write_report_html
-from mapping.schema import (ACTIVITY_GROUP_COLUMNS, CANDIDATE_COLUMNS, DIVERGENCE_COLUMNS, LQ_COLUMNS,
-                            SUPPORTED_COLUMNS)
+from mapping.geo import boundaries as bnd
+from mapping.ingest import registry as reg
+from mapping.ingest import tables
+from mapping.ingest.read import harmonise_units, read_input
+from mapping.ingest.tidy import select_units
+from mapping.ledger import FileLedger
+from mapping.outputs.deliverables import write_deliverables
+from mapping.outputs.publish import (
+    publish_latest,
+    software_versions,
+    write_csv,
+    write_geojson,
+    write_geopackage,
+    write_manifest,
+)
+from mapping.outputs.report import render_report
+from mapping.outputs.reporthtml import write_report_html
+from mapping.schema import (
+    ACTIVITY_GROUP_COLUMNS,
+    CANDIDATE_COLUMNS,
+    DIVERGENCE_COLUMNS,
+    LQ_COLUMNS,
+    SUPPORTED_COLUMNS,
+)
 
 __all__ = ["Inputs", "Analysis", "load_inputs", "compute_location_quotients", "compute_activity_groups",
            "load_geography", "detect_candidates", "compare_supported", "write_run", "publish_run"]
@@ -67,19 +86,19 @@ def load_inputs(config: RunConfig) -> Inputs:
         when one run mixes classifications of the same level (e.g. OKVED2007 and OKVED2 sections).
     """
     if any(i.url and not Path(i.path).is_file() for i in config.inputs):  # URL inputs not downloaded yet
-        from mapping.fetch import resolve_inputs
+        from mapping.ingest.fetch import resolve_inputs
 
         config = resolve_inputs(config)
     regions = reg.load_region_registry(config.geodata.regions)
     activities = reg.load_activity_registry(config.geodata.activities)
     frames, ledgers = [], {}
     for inp in config.inputs:
-        if inp.format == "firms":  # establishment records, streamed and aggregated (mapping/firms.py)
-            from mapping.firms import read_firms
+        if inp.format == "firms":  # establishment records, streamed and aggregated (mapping/ingest/firms.py)
+            from mapping.ingest.firms import read_firms
 
             got = read_firms(inp, config.geodata)
         else:
-            got = read_input(inp, config.geodata)  # any published layout -> tidy rows + ledger (mapping/formats.py)
+            got = read_input(inp, config.geodata)  # any published layout -> tidy rows + ledger (mapping/ingest/read.py)
         label = str(inp.path) + (f" [sheet {inp.sheet}]" if inp.sheet else "")
         if label in ledgers and inp.indicator:  # one folder read for several indicators (e.g. CBP)
             label += f" [{inp.indicator}]"
@@ -164,14 +183,15 @@ class Analysis:
     year: int
     classification: str
     level: str
-    #: What the uncertainty step did (mapping.location_quotient.location_quotient_table).
+    #: What the uncertainty step did (mapping.analysis.location_quotient.location_quotient_table).
     uncertainty: dict = field(default_factory=dict)
 
 
 def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
     """Location quotients for every indicator x year, and the combined specialisation of the latest year."""
     s = config.specialisation
-    lq, info = location_quotient_table(inputs.tidy, s, activities=inputs.activities)
+    known = tables.read_known_totals(s.known_totals) if s.known_totals else None
+    lq, info = location_quotient_table(inputs.tidy, s, activities=inputs.activities, known_totals=known)
     lq = _with_names(lq, inputs)
     sub = lq.loc[(lq["level"] == s.level) & lq["indicator"].isin(s.indicators)]
     if sub.empty:
@@ -201,10 +221,13 @@ def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
 def compute_activity_groups(analysis: Analysis, config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Relatedness matrix and co-location groups (with their validation evidence)."""
     # Co-location (+ hierarchy / input-output when weighted), grouping, stability, fixed categories.
-    return build_groups(analysis.lq, config.relatedness, year=analysis.year, level=analysis.level,
+    rc = config.relatedness
+    return build_groups(analysis.lq, rc, year=analysis.year, level=analysis.level,
                         classification=analysis.classification,
                         activities=(reg.load_activity_registry(config.geodata.activities)
-                                    if config.relatedness.hierarchy_weight > 0 else None),
+                                    if rc.hierarchy_weight > 0 else None),
+                        io_table=tables.read_io_table(rc.io_table) if rc.io_weight > 0 and rc.io_table else None,
+                        categories=tables.read_categories(rc.categories, rc.fixed_categories),
                         seed=config.run.seed)
 
 
@@ -243,7 +266,7 @@ def load_geography(inputs: Inputs, config: RunConfig) -> Geography:
 
 
 def detect_candidates(analysis: Analysis, groups: pd.DataFrame, geography: Geography) -> pd.DataFrame:
-    """Candidate clusters of the analysis year (see :func:`mapping.candidates.candidate_clusters`)."""
+    """Candidate clusters of the analysis year (see :func:`mapping.analysis.candidates.candidate_clusters`)."""
     return candidate_clusters(analysis.spec, groups, geography.neighbours)
 
 
@@ -257,7 +280,7 @@ def compare_supported(analysis: Analysis, inputs: Inputs, config: RunConfig
     """
     acts = inputs.activities
     known = {c: set(g["code"]) for c, g in acts.groupby("classification")}
-    supported = load_supported_clusters(config.geodata.supported_clusters,
+    supported = tables.load_supported_clusters(config.geodata.supported_clusters,
                                         region_codes=set(inputs.regions["region_code"]), activity_codes=known)
     units = set(analysis.spec["region_code"])
     units_of = {code: reg.expand_to_units(code, inputs.regions, nested=config.geodata.nested_units)
@@ -307,7 +330,7 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
 
     Files are written into ``runs/.<run_id>.partial`` and the folder is renamed to ``runs/<run_id>``
     only when complete, so no reader ever sees a half-written run. The folder is reserved
-    exclusively (:func:`mapping.runlock.reserve_run_dir`), so concurrent runs never share one.
+    exclusively (:func:`mapping.outputs.runlock.reserve_run_dir`), so concurrent runs never share one.
     ``reuse`` (a :class:`mapping.cache.OutputReuse`) links the data files of an identical earlier
     run instead of writing them; only the report and the manifest are then written.
 
@@ -316,7 +339,7 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
     Path
         The finished run folder.
     """
-    from mapping.runlock import reserve_run_dir
+    from mapping.outputs.runlock import reserve_run_dir
 
     root = Path(config.run.output_root)
     run_id, tmp, final = reserve_run_dir(root, inputs.content_key)
@@ -349,11 +372,11 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
                   geography: Geography, candidates: pd.DataFrame, divergence_result, config: RunConfig | None = None
                   ) -> tuple[object, dict]:
     """Assemble the layers and write the data files (CSV, GeoJSON, GeoPackage) into ``tmp``."""
-    from mapping import layers
+    from mapping.outputs import layers
 
     pairs_status, clusters_status, supported = divergence_result
     lq_out, spatial = analysis.lq, None
-    if config is not None:  # Local Moran hot spots onto the LQs, pairs and candidates (mapping/evidence.py)
+    if config is not None:  # Local Moran hot spots onto the LQs, pairs and candidates (mapping/analysis/evidence.py)
         ev = spatial_evidence(analysis, geography, config, pairs_status, candidates)
         lq_out, pairs_status, candidates, spatial = ev.lq, ev.pairs_status, ev.candidates, ev.summary
     built = layers.build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status,
@@ -398,7 +421,7 @@ def _manifest(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
 
 def publish_run(run_dir: Path, config: RunConfig) -> Path:
     """Publish a finished run as ``<output_root>/latest`` (atomic, one publisher at a time)."""
-    from mapping.runlock import publish_lock
+    from mapping.outputs.runlock import publish_lock
 
     with publish_lock(Path(config.run.output_root)):
         return publish_latest(run_dir, Path(config.run.output_root))

@@ -78,9 +78,9 @@ DIVERGENCE_COLUMNS = ["divergence_id", "region_code", "region_name", "region_nam
 
 STATUSES = ("aligned", "supported_not_specialised", "specialised_not_supported")
 
-# Robustness evidence, added (never renamed): bounds, calls and intervals (mapping/uncertainty.py,
-# mapping/rules.py), years (mapping/timeseries.py), hot spots (mapping/spatial.py), grouping
-# stability and fixed categories (mapping/relatedness.py). See README "Robust specialisation".
+# Robustness evidence, added (never renamed): bounds, calls and intervals (mapping/analysis/uncertainty.py,
+# mapping/analysis/rules.py), years (mapping/analysis/timeseries.py), hot spots (mapping/analysis/spatial.py), grouping
+# stability and fixed categories (mapping/analysis/relatedness.py). See README "Robust specialisation".
 LQ_COLUMNS += ["value_low", "value_high", "lq_low", "lq_high", "lq_ci_low", "lq_ci_high", "specialisation_call",
                "rule", "lq_cutoff", "eco_stars", "years_specialised", "n_years", "lq_change",
                "local_moran_i", "local_moran_p", "hotspot"]

@@ -13,7 +13,7 @@ Both have one layer ``regions`` in EPSG:4326 (longitude/latitude, degrees) with 
 Geometries are stored UNSPLIT at the antimeridian: Chukotka runs continuously to longitude
 ~190.34 and Alaska's western Aleutians go below -180 (~-187.56). The pipeline uses the unsplit
 shapes for adjacency and splits them at 180 degrees itself when writing GeoJSON
-(:func:`mapping.boundaries.to_rfc7946`).
+(:func:`mapping.geo.boundaries.to_rfc7946`).
 
 Usage::
 
@@ -188,7 +188,7 @@ def layer_description(spec: CountrySpec, version: str) -> str:
         "(c) The GMT Team; see geodata/BOUNDARIES.md. EPSG:4326 degrees. Cleaned and coverage-simplified "
         f"at {spec.tolerance_deg} deg by scripts/build_boundaries.py. Geometries are UNSPLIT at the "
         f"antimeridian: {spec.antimeridian}. Use them as is for adjacency; split at 180 deg for GeoJSON "
-        "(mapping.boundaries.to_rfc7946)."
+        "(mapping.geo.boundaries.to_rfc7946)."
     )
 
 

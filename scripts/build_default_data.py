@@ -3,7 +3,7 @@
 
 The sources are the files described in ``../shared/data/ru/PROVENANCE.md``. The script first checks
 each file's SHA-256 against the sums below (and that PROVENANCE.md lists the same sums) and refuses
-to build on any mismatch. It then reads the files with :func:`mapping.formats.read_input` (the same
+to build on any mismatch. It then reads the files with :func:`mapping.ingest.read.read_input` (the same
 readers a run uses: layouts, labels, units, flags, source cells), writes the tidy long table (schema in
 ``data/README.md``) and prints consistency checks: the sum over subjects against the reported
 national row, and parent = sum of parts for the nested okrugs.
@@ -31,11 +31,13 @@ if str(ROOT) not in sys.path:  # run as a plain script from any directory
 
 from mapping.config import InputFile  # noqa: E402
 from mapping.errors import MappingError  # noqa: E402
-from mapping.formats import read_input  # noqa: E402
-from mapping.ingest import sha256_file  # noqa: E402
-from mapping.ingest import read_tidy  # noqa: E402
-from mapping.readers import FLAG_ABSENT, FLAG_NORMAL, read_gva_structure, read_rosstat_annex  # noqa: E402
-from mapping.registry import load_region_registry, resolve_activity_labels  # noqa: E402
+from mapping.hashing import sha256_file  # noqa: E402
+from mapping.ingest.layouts.annex import read_rosstat_annex  # noqa: E402
+from mapping.ingest.layouts.cells import FLAG_ABSENT, FLAG_NORMAL
+from mapping.ingest.layouts.gva import read_gva_structure
+from mapping.ingest.read import read_input  # noqa: E402
+from mapping.ingest.registry import load_region_registry, resolve_activity_labels  # noqa: E402
+from mapping.ingest.tidy import read_tidy  # noqa: E402
 from mapping.schema import TIDY_COLUMNS  # noqa: E402
 
 YEAR = 2021
@@ -139,7 +141,7 @@ def _rows(df: pd.DataFrame, *, indicator: str, level: str, sig: int, flag: str |
 
 
 # --------------------------------------------------------------------------- indicators
-# Each source is read by the library (mapping.formats.read_input: layout, labels, units, flags, source
+# Each source is read by the library (mapping.ingest.read.read_input: layout, labels, units, flags, source
 # cells); the build only selects 2021, keeps the subjects and remainders, and formats the values.
 
 def _read(base: Path, registry: pd.DataFrame, rel: str, **options) -> tuple[pd.DataFrame, object]:
@@ -305,7 +307,7 @@ def build(shared: Path, out: Path) -> pd.DataFrame:
     out.parent.mkdir(parents=True, exist_ok=True)
     written.to_csv(out, index=False, lineterminator="\n", encoding="utf-8")
     read_tidy(out)  # the table must pass the pipeline's own input validation
-    print(f"wrote {out} ({len(written)} rows, sha256 {sha256_file(out)}); it passes mapping.ingest.read_tidy")
+    print(f"wrote {out} ({len(written)} rows, sha256 {sha256_file(out)}); it passes mapping.ingest.tidy.read_tidy")
     return written
 
 

@@ -5,7 +5,7 @@ The default input has four suppressed shipments cells in each of sections B and 
 Magadan Oblast, Sevastopol, Jewish AO). Rosstat publishes the national total of the same tables, so
 national total minus the published regions bounds the suppressed cells from above; without it every
 shipments LQ of B and E (and every LQ of those regions) would have no finite bound. This file
-feeds ``specialisation.known_totals`` in ``config/default.toml`` (see ``mapping/uncertainty.py``);
+feeds ``specialisation.known_totals`` in ``config/default.toml`` (see ``mapping/analysis/uncertainty.py``);
 it is never read as an input of the LQs themselves.
 
 Same sources, SHA-256 checks and reader as ``scripts/build_default_data.py`` (the yearbook annex,
@@ -30,9 +30,10 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import build_default_data as bdd  # noqa: E402
+
 from mapping.errors import MappingError  # noqa: E402
-from mapping.readers import read_rosstat_annex  # noqa: E402
-from mapping.registry import load_region_registry  # noqa: E402
+from mapping.ingest.layouts.annex import read_rosstat_annex  # noqa: E402
+from mapping.ingest.registry import load_region_registry  # noqa: E402
 from mapping.schema import TIDY_COLUMNS  # noqa: E402
 
 DEFAULT_OUT = ROOT / "data" / "ru_rosstat_2021_national.csv"

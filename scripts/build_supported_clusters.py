@@ -2,7 +2,7 @@
 
 The shared file lists the 25 pilot innovative territorial clusters of 2012 (typed for this project
 from public facts; see its README). This script maps it onto the project's programme-neutral schema
-(mapping.divergence.SUPPORTED_REGISTRY_COLUMNS) so other programmes can be appended as rows.
+(mapping.ingest.tables.SUPPORTED_REGISTRY_COLUMNS) so other programmes can be appended as rows.
 
 Usage: python scripts/build_supported_clusters.py [--shared ../shared] [--out geodata/supported_clusters.csv]
 """
@@ -26,7 +26,7 @@ def main() -> None:
     src = args.shared / "data" / "ru" / "supported_clusters" / "pilot_innovative_clusters_2012.csv"
     with open(src, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    from mapping.divergence import SUPPORTED_REGISTRY_COLUMNS
+    from mapping.ingest.tables import SUPPORTED_REGISTRY_COLUMNS
 
     out = []
     for r in rows:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mapping.cbp import naics_code_from_cbp, naics_level  # noqa: E402
+from mapping.ingest.layouts.cbp import naics_code_from_cbp, naics_level  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 CBP = "data/us/cbp_state_naics_2000_2011_wilson428"

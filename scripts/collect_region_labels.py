@@ -37,8 +37,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from mapping.errors import MappingError  # noqa: E402
-from mapping.registry import (  # noqa: E402
-    normalise_label, resolve_activity_labels, resolve_region_labels, _region_key)
+from mapping.ingest.registry import (  # noqa: E402
+    _region_key,
+    normalise_label,
+    resolve_activity_labels,
+    resolve_region_labels,
+)
 
 RU = Path("data") / "ru"
 ANNEX = RU / "rosstat_regions_2022_annex"

@@ -6,10 +6,10 @@ The cold run of the default configuration is made once per session, whichever mo
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import shutil
 import tempfile
-import atexit
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -2,7 +2,7 @@
 
 Each builder writes one file (or folder) into a given directory and returns its path. The numbers are
 made up but consistent: a reported total equals the sum of its parts unless a test says otherwise.
-Used by ``tests/test_formats.py``, the property tests and ``tests/data/make_malformed.py``.
+Used by ``tests/ingest/test_formats.py``, the property tests and ``tests/data/make_malformed.py``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 Each case is one file (or folder) a user could plausibly hand to ``clustermap``, the reading options
 they would give, and the message the run must stop with (a fragment of the one-paragraph error;
 the message also names the file, and where it applies the sheet, row/column and value).
-``tests/test_malformed.py`` reads ``expected.csv`` and checks every case through
+``tests/ingest/test_malformed.py`` reads ``expected.csv`` and checks every case through
 :func:`mapping.pipeline.load_inputs`, so pipeline-level errors (mixing classifications, duplicates
 across files) are covered too.
 

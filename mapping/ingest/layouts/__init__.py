@@ -1,0 +1,2 @@
+"""One module per published layout family, each behind :func:`mapping.ingest.read.read_input`.
+"""

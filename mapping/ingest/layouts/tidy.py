@@ -1,0 +1,150 @@
+"""The tidy long layout (CSV or Parquet; columns of :data:`mapping.schema.TIDY_COLUMNS`), read with
+labels resolved and values parsed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from mapping.config import InputFile
+from mapping.errors import MappingError, format_items
+from mapping.hashing import sha256_path
+from mapping.ingest.layouts.common import (
+    _OKVED2_FINE,
+    InputRead,
+    _Registries,
+    _resolve_activities,
+    _resolve_regions,
+)
+from mapping.ingest.layouts.finish import _vintage_note
+from mapping.ingest.layouts.text import _csv_note, _text_rows
+from mapping.ingest.tidy import validate_tidy
+from mapping.ingest.values import (
+    parse_number,
+    parse_value,
+)
+from mapping.ledger import FileLedger
+from mapping.schema import TIDY_COLUMNS
+
+# --------------------------------------------------------------------------- tidy long CSV / Parquet
+
+def _read_tidy(path: Path, inp: InputFile, regs: _Registries) -> InputRead:
+    notes: list[str] = []
+    layout: dict[str, int] = {}
+    if path.suffix.lower() == ".parquet":
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise MappingError(f"{path}: not a readable Parquet file: {exc}") from None
+        df = df.astype(object).where(df.notna(), None)
+        df["source_row"] = range(1, len(df) + 1)
+        decimal = "."
+    else:
+        rows, meta = _text_rows(path, inp)
+        notes.append(_csv_note(meta))
+        decimal = meta["decimal"]
+        header = [c.strip().lstrip("\ufeff") for c in rows[0][1]]
+        body = []
+        for line, rec in rows[1:]:
+            if not any(c.strip() for c in rec):
+                layout["blank"] = layout.get("blank", 0) + 1
+                continue
+            if len(rec) != len(header):
+                raise MappingError(f"{path}, line {line}: {len(rec)} fields, the header has {len(header)} "
+                                   f"(delimiter {meta['delimiter']!r}); check quoting and delimiters")
+            body.append([line] + rec)
+        df = pd.DataFrame(body, columns=["source_row"] + header)
+    missing = [c for c in TIDY_COLUMNS if c not in df.columns]
+    if missing:
+        raise MappingError(f"{path}: missing column(s) {missing}; the tidy schema needs {TIDY_COLUMNS} "
+                           f"(found {[c for c in df.columns if c != 'source_row']})")
+    if df.empty:
+        raise MappingError(f"{path}: no data rows (only a header)")
+    df = _tidy_values(df, path, decimal, inp)
+    df = _resolve_tidy_labels(df, path, regs)
+    df = validate_tidy(df, path)
+    ledger = FileLedger(file=str(path), sha256=sha256_path(path), rows_read=len(df), format="tidy", row_unit="row",
+                        layout_rows=layout, notes=notes)
+    ledger.cells_suppressed = int(df["flag"].eq("suppressed").sum())
+    _vintage_note(df, regs, ledger)
+    return InputRead(df, ledger, pd.DataFrame())
+
+
+def _tidy_values(df: pd.DataFrame, path: Path, decimal: str, inp: InputFile) -> pd.DataFrame:
+    """Parse value (and bounds) cells printed with markers, decimal commas and thousands separators."""
+    df = df.copy()
+    for col in ("region_code", "activity_code", "classification", "level", "indicator", "unit", "flag", "source"):
+        df[col] = df[col].map(lambda v: "" if v is None else str(v).strip())
+    values, flags, bad = [], [], []
+    for row, raw, flag in zip(df["source_row"], df["value"], df["flag"]):
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            values.append(float(raw) if math.isfinite(float(raw)) else None)
+            flags.append(flag if values[-1] is not None else (flag or "suppressed"))
+            continue
+        cell = parse_value(raw, decimal=decimal)
+        if cell.flag == "unparsed":
+            if inp.unparsed == "suppressed":
+                values.append(None)
+                flags.append("suppressed")
+                continue
+            bad.append(f"row {row}, column 'value': {raw!r}")
+            values.append(None)
+            flags.append(flag)
+            continue
+        if cell.flag in ("suppressed", "absent") and not flag:
+            flag = cell.flag
+        if cell.flag == "empty" and not flag:
+            bad.append(f"row {row}, column 'value': empty without flag 'suppressed'")
+        values.append(None if math.isnan(cell.value) else cell.value)
+        flags.append(flag)
+    if bad:
+        raise MappingError(f"{path}: value(s) that are not numbers or known markers (… - x н/д): "
+                           + format_items(bad))
+    df["value"] = values
+    df["flag"] = flags
+    for col in ("value_low", "value_high"):
+        if col in df.columns:
+            out = []
+            for row, raw in zip(df["source_row"], df[col]):
+                if raw is None or (isinstance(raw, str) and not raw.strip()):
+                    out.append(None)
+                    continue
+                if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                    out.append(float(raw))
+                    continue
+                v = parse_number(str(raw), decimal)
+                if v is None:
+                    raise MappingError(f"{path}: row {row}, column {col!r}: not a number: {raw!r}")
+                out.append(v)
+            df[col] = out
+    years = []
+    for row, y in zip(df["source_row"], df["year"]):
+        try:
+            yf = float(str(y).strip())
+            if not yf.is_integer():
+                raise ValueError
+            years.append(int(yf))
+        except (TypeError, ValueError):
+            raise MappingError(f"{path}: row {row}, column 'year': not a year: {y!r}") from None
+    df["year"] = years
+    return df
+
+
+def _resolve_tidy_labels(df: pd.DataFrame, path: Path, regs: _Registries) -> pd.DataFrame:
+    """Region codes or labels -> registry codes; activity names -> codes where the classification is known."""
+    blank = df["region_code"].eq("")
+    if blank.any():
+        raise MappingError(f"{path}: empty region_code in row(s) " + format_items(df.loc[blank, "source_row"]))
+    codes = _resolve_regions(df["region_code"], df["source_row"], path, regs)
+    df["region_code"] = df["region_code"].map(codes)
+    known = set(regs.activities["classification"])
+    for (cls, lvl), g in df.loc[df["classification"].isin(known)].groupby(["classification", "level"]):
+        labels = [a for a in g["activity_code"].unique() if a]
+        if cls == "OKVED2" and lvl in ("group", "class", "subclass") and all(_OKVED2_FINE.match(a) for a in labels):
+            continue  # hierarchical codes finer than the registry: checked against their division later
+        mapping = _resolve_activities(labels, cls, lvl, g, path, regs)
+        df.loc[g.index, "activity_code"] = g["activity_code"].map(mapping).fillna(g["activity_code"])
+    return df

@@ -1,0 +1,116 @@
+"""The GIS and reading deliverables of a run folder, beyond the contract's tables and GeoJSON.
+
+``write_run`` (:mod:`mapping.pipeline`) calls these after the layers are written:
+
+* :func:`write_styles` -- a QML sidecar beside each GeoJSON and the same styles embedded in
+  ``clusters.gpkg`` (``layer_styles``, default);
+* :func:`write_maps` -- ``map.html`` (offline Leaflet) and the static PNG maps;
+* :func:`mapping.outputs.reporthtml.write_report_html` -- ``report.html`` from ``report.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+
+from mapping.outputs.publish import write_layer_styles, write_qml
+from mapping.outputs.staticmaps import write_static_maps
+from mapping.outputs.styles import qml_style
+from mapping.outputs.webmap import BOUNDARY_ATTRIBUTION, write_webmap
+
+__all__ = ["write_styles", "write_maps", "write_deliverables", "GIS_LAYERS"]
+
+#: Layer name (file stem and GeoPackage layer) -> attribute of :class:`mapping.outputs.layers.Built`.
+GIS_LAYERS = {"candidate_clusters": "candidates_layer", "supported_clusters": "supported_layer",
+              "divergence": "divergence_layer"}
+
+
+def write_styles(run_dir: Path, built) -> dict[str, Path]:
+    """Write ``<layer>.qml`` beside each ``<layer>.geojson`` and embed the styles in ``clusters.gpkg``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder, already holding the GeoJSON files and ``clusters.gpkg``.
+    built : mapping.outputs.layers.Built
+        The run's layers.
+
+    Returns
+    -------
+    dict
+        Layer name -> QML file written.
+    """
+    run_dir = Path(run_dir)
+    styles = {name: qml_style(getattr(built, attr), name) for name, attr in GIS_LAYERS.items()}
+    out = {name: write_qml(run_dir / f"{name}.qml", qml) for name, qml in styles.items()}
+    write_layer_styles(run_dir / "clusters.gpkg", styles)
+    return out
+
+
+def write_maps(run_dir: Path, built, *, background: gpd.GeoDataFrame | None, country: str | None, year: int,
+               without_geometry: list[str] | None = None, tiles: str | None = None,
+               tiles_attribution: str | None = None, simplify_deg: float = 0.02) -> dict[str, object]:
+    """Write ``map.html`` and the static PNG maps into ``run_dir``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder.
+    built : mapping.outputs.layers.Built
+        The run's layers (EPSG:4326, RFC 7946 form).
+    background : geopandas.GeoDataFrame or None
+        Every analysis unit's geometry (EPSG:4326), drawn in grey for context.
+    country : str or None
+        ISO 3166-1 alpha-2 code (``config.geodata.country``): selects the static maps' projection.
+    year : int
+        The analysis year (titles).
+    without_geometry : list of str, optional
+        Units not drawn, named in the static maps' footer.
+    tiles, tiles_attribution : str, optional
+        An optional web-map tile layer (``[maps]`` in the config); none by default (offline).
+    simplify_deg : float, default 0.02
+        Web-map simplification tolerance in degrees.
+
+    Returns
+    -------
+    dict
+        ``{"map.html": {overlay class: feature count}, "divergence.png": Path, ...}``.
+    """
+    run_dir = Path(run_dir)
+    counts = write_webmap(run_dir / "map.html", built.candidates_layer, built.supported_layer,
+                          built.divergence_layer, background=background, title=f"Cluster map {year}",
+                          tiles=tiles, tiles_attribution=tiles_attribution, simplify_deg=simplify_deg)
+    note = BOUNDARY_ATTRIBUTION + "."
+    if without_geometry:
+        note += " Not drawn (no bundled boundary): " + ", ".join(without_geometry) + "."
+    pngs = write_static_maps(run_dir, built.candidates_layer, built.divergence_layer, background=background,
+                             country=country, year=year, note=note)
+    return {"map.html": counts, **{p.name: p for p in pngs.values()}}
+
+
+def write_deliverables(run_dir: Path, built, geography, analysis, config) -> dict[str, None]:
+    """Styles, ``map.html`` and the static maps of a run (what :func:`mapping.pipeline.write_run` calls).
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder holding the GeoJSON files and ``clusters.gpkg``.
+    built : mapping.outputs.layers.Built
+    geography : mapping.pipeline.Geography
+        ``units`` (unsplit, EPSG:4326) draw the grey context; ``without_geometry`` is footnoted.
+    analysis : mapping.pipeline.Analysis
+    config : mapping.config.RunConfig
+        ``geodata.country`` picks the projection; ``maps`` the tiles and simplification.
+
+    Returns
+    -------
+    dict
+        File name -> None (the manifest's ``count`` of a non-tabular file).
+    """
+    styles = write_styles(run_dir, built)
+    m = config.maps
+    maps = write_maps(run_dir, built, background=geography.units, country=config.geodata.country,
+                      year=analysis.year, without_geometry=geography.without_geometry, tiles=m.tiles,
+                      tiles_attribution=m.tiles_attribution, simplify_deg=m.simplify_deg)
+    return {**{p.name: None for p in styles.values()}, **{name: None for name in maps}}

@@ -1,0 +1,186 @@
+"""Run folders, GeoJSON/GeoPackage writing, the manifest and atomic publication of ``latest``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from mapping.hashing import sha256_file
+
+__all__ = ["new_run_id", "write_geojson", "write_geopackage", "write_layer_styles", "write_qml", "write_csv",
+           "write_manifest", "publish_latest", "software_versions"]
+
+_PACKAGES = ("clustermap", "pandas", "numpy", "geopandas", "shapely", "pyogrio", "scikit-learn", "prefect",
+             "pydantic")
+
+
+def new_run_id(content_key: str, *, now: dt.datetime | None = None) -> str:
+    """``<UTC timestamp>-<8 hex of the content hash>``: sortable and unique per content and time."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    digest = hashlib.sha256(content_key.encode()).hexdigest()[:8]
+    return f"{now:%Y%m%dT%H%M%SZ}-{digest}"
+
+
+def _flatten(df: pd.DataFrame) -> pd.DataFrame:
+    """Make properties flat and consistently typed: lists joined by ';', text NaN -> ''."""
+    out = df.copy()
+    for c in out.columns:
+        if c == "geometry":
+            continue
+        col = out[c]
+        if col.dtype == object:
+            out[c] = col.map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple, set))
+                             else ("" if v is None or (isinstance(v, float) and np.isnan(v)) else v))
+            if out[c].map(lambda v: isinstance(v, bool)).all():
+                out[c] = out[c].astype(bool)
+            else:
+                out[c] = out[c].astype(str)
+    return out
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: Path, *, id_column: str) -> int:
+    """Write an RFC 7946 GeoJSON layer with string feature ids.
+
+    ``gdf`` must already be in RFC 7946 form (EPSG:4326, split at 180 degrees, CCW exteriors,
+    6 decimals; see :func:`mapping.geo.boundaries.to_rfc7946`). Properties are flattened.
+
+    Returns
+    -------
+    int
+        Number of features written.
+    """
+    out = _flatten(gdf)
+    out[id_column] = out[id_column].astype(str)
+    pyogrio.write_dataframe(out, path, driver="GeoJSON",
+                            layer_options={"RFC7946": "YES", "ID_FIELD": id_column, "ID_TYPE": "String",
+                                           "COORDINATE_PRECISION": "6", "WRITE_BBOX": "NO"})
+    return len(out)
+
+
+#: GeoPackage version written: 1.2 opens without warnings in older GDAL/QGIS/ArcGIS (GDAL < 3.7 warns on 1.4).
+GPKG_VERSION = "1.2"
+
+
+def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path, *, styles: dict[str, str] | None = None,
+                     description: str | None = None, styled_at: dt.datetime | None = None) -> None:
+    """Write several layers into one GeoPackage (EPSG:4326), with optional embedded QGIS styles.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        Layer name -> layer; properties are flattened and keep their types (text, integer,
+        real, boolean).
+    path : Path
+        The ``.gpkg`` file (created).
+    styles : dict of str to str, optional
+        Layer name -> QML document, written to the ``layer_styles`` table as each layer's
+        default style (see :func:`write_layer_styles`).
+    description : str, optional
+        Layer description (e.g. the boundary attribution), stored in ``gpkg_contents``.
+    styled_at : datetime, optional
+        ``update_time`` of the styles (default: now, UTC).
+    """
+    layer_options = {"DESCRIPTION": description} if description else {}
+    for i, (name, gdf) in enumerate(layers.items()):
+        pyogrio.write_dataframe(_flatten(gdf), path, layer=name, driver="GPKG", layer_options=layer_options,
+                                dataset_options={"VERSION": GPKG_VERSION} if i == 0 else None)
+    if styles:
+        write_layer_styles(path, styles, when=styled_at)
+
+
+def write_layer_styles(path: Path, styles: dict[str, str], *, when: dt.datetime | None = None,
+                       geometry_column: str = "geom") -> None:
+    """Embed QGIS styles in a GeoPackage's ``layer_styles`` table, each marked as the layer's default.
+
+    The table has the columns and the ``id`` key QGIS itself creates ("Save as Default" in
+    the layer properties), so QGIS applies the style when the layer is added; it is registered
+    in ``gpkg_contents`` as an attribute table, keeping the GeoPackage valid.
+
+    Parameters
+    ----------
+    path : Path
+        An existing GeoPackage holding the styled layers.
+    styles : dict of str to str
+        Layer name -> QML document.
+    when : datetime, optional
+        ``update_time`` (default: now, UTC).
+    geometry_column : str, default "geom"
+        The layers' geometry column (pyogrio's default name).
+    """
+    when = when or dt.datetime.now(dt.timezone.utc)
+    names = list(styles)
+    table = pd.DataFrame({
+        "f_table_catalog": "", "f_table_schema": "", "f_table_name": names,
+        "f_geometry_column": geometry_column, "styleName": names,
+        "styleQML": [styles[n] for n in names], "styleSLD": "", "useAsDefault": True,
+        "description": [f"clustermap default style of {n}" for n in names], "owner": "", "ui": "",
+        "update_time": pd.Timestamp(when).tz_convert("UTC") if pd.Timestamp(when).tzinfo else pd.Timestamp(when),
+    })
+    pyogrio.write_dataframe(table, path, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"})
+
+
+def write_qml(path: Path, qml: str) -> Path:
+    """Write a QGIS sidecar style (``<layer>.qml`` beside ``<layer>.geojson``, loaded by QGIS on open)."""
+    path.write_text(qml, encoding="utf-8")
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> int:
+    """Write a CSV (UTF-8, comma, ``.`` decimal, empty for missing); returns rows written."""
+    df.to_csv(path, index=False, encoding="utf-8", float_format="%.10g")
+    return len(df)
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python and the main packages, for the manifest."""
+    out = {"python": platform.python_version()}
+    for p in _PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    out["gdal"] = pyogrio.__gdal_version_string__
+    return out
+
+
+def write_manifest(run_dir: Path, manifest: dict, counts: dict[str, int]) -> Path:
+    """Add every output file's sha256 and row/feature count, then write ``manifest.json``."""
+    files = []
+    for p in sorted(run_dir.iterdir()):
+        if p.name == "manifest.json" or p.is_dir():
+            continue
+        files.append({"file": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size,
+                      "count": counts.get(p.name)})
+    manifest = dict(manifest, outputs=files)
+    path = run_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    return path
+
+
+def publish_latest(run_dir: Path, output_root: Path) -> Path:
+    """Point ``<output_root>/latest`` at ``run_dir`` atomically.
+
+    ``latest`` is a relative symbolic link replaced with :func:`os.replace`, which is atomic on
+    POSIX: a reader sees the old run or the new one, never a mix, and a failed run never gets here.
+    A ``latest`` left as a real directory by other tools is moved aside first.
+    """
+    latest = output_root / "latest"
+    tmp = output_root / f".latest-{run_dir.name}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(run_dir, output_root))
+    if latest.exists() and not latest.is_symlink():
+        shutil.move(str(latest), str(output_root / f"latest-replaced-{run_dir.name}"))
+    os.replace(tmp, latest)
+    return latest

@@ -1,0 +1,306 @@
+"""The run report (``report.md``): the headline a ministry analyst reads first, then tables, maps and sources.
+
+Order: headline numbers (supported clusters ``aligned`` / ``supported_not_specialised``, the
+untapped specialisations ranked by LQ and by size, the same per federal district), the static
+maps, the detailed tables, co-location groups, the data sources and the row ledger. Region and
+activity names are given in Russian (the source language) and English.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["render_report", "untapped_specialisations", "district_summary", "display_name"]
+
+#: How many rows the headline rankings show.
+TOP_N = 10
+_MAPS = (("divergence.png", "Divergence by status / Расхождение специализации и поддержки"),
+         ("candidate_clusters.png", "Candidate clusters by co-location group / Кластеры-кандидаты"))
+
+
+def display_name(name: str) -> str:
+    """Sentence case for names the classification prints in capitals (OKVED2 section names)."""
+    name = str(name or "")
+    letters = [c for c in name if c.isalpha()]
+    if letters and all(c.isupper() for c in letters) and len(letters) > 3:
+        return name[:1] + name[1:].lower()
+    return name
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return "" if pd.isna(v) else f"{v:.2f}"
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(df: pd.DataFrame, max_rows: int = 30) -> str:
+    if df.empty:
+        return "_none_\n"
+    df = df.head(max_rows)
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(v) -> str:
+    return "" if v is None or pd.isna(v) else f"{100 * float(v):.1f}%"
+
+
+def untapped_specialisations(divergence: pd.DataFrame, lq: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The ``specialised_not_supported`` pairs with their size, ranked by LQ.
+
+    Size is the region's value of the indicator that gave the highest LQ and its share of the
+    national value (``share_of_national`` in ``location_quotients.csv``).
+
+    Parameters
+    ----------
+    divergence : DataFrame
+        ``divergence.csv`` rows (``region_code, activity_code, status, lq_max, lq_indicator``, ...).
+    lq : DataFrame
+        ``location_quotients.csv`` rows.
+    year : int
+        The analysis year.
+
+    Returns
+    -------
+    DataFrame
+        The untapped pairs plus ``value, unit, share_of_national``, sorted by ``lq_max``
+        descending, then region and activity code (a stable order).
+    """
+    un = divergence.loc[divergence["status"] == "specialised_not_supported"].copy()
+    size = lq.loc[lq["year"] == year, ["region_code", "activity_code", "indicator", "value", "unit",
+                                       "share_of_national"]]
+    un = un.merge(size, how="left", left_on=["region_code", "activity_code", "lq_indicator"],
+                  right_on=["region_code", "activity_code", "indicator"]).drop(columns="indicator")
+    return un.sort_values(["lq_max", "region_code", "activity_code"], ascending=[False, True, True],
+                          kind="stable").reset_index(drop=True)
+
+
+def _pair_label(r) -> str:
+    return (f"{r.region_name} ({r.region_name_en}): {r.activity_code} {display_name(r.activity_name)} "
+            f"({r.activity_name_en})")
+
+
+def district_summary(supported: pd.DataFrame, untapped: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
+    """Headline numbers per federal district.
+
+    A supported cluster counts in every district one of its regions lies in.
+
+    Returns
+    -------
+    DataFrame
+        One row per district: ``district, aligned, supported_not_specialised, untapped pairs,
+        strongest untapped (LQ), largest untapped (share)``; districts without any are omitted.
+    """
+    r = regions.set_index("region_code")
+    fd_of = r["federal_district"].fillna("").to_dict()
+    fd_name = {c: f"{r.at[c, 'name_ru']} / {r.at[c, 'name_en']}" for c in r.index
+               if r.at[c, "kind"] == "federal_district"} if "kind" in r.columns else {}
+    rows: dict[str, dict] = {}
+
+    def row(fd: str) -> dict:
+        return rows.setdefault(fd or "", {"aligned": 0, "supported_not_specialised": 0, "untapped pairs": 0,
+                                          "strongest untapped (LQ)": "", "largest untapped (share)": ""})
+
+    for s in supported.itertuples(index=False):
+        for fd in sorted({fd_of.get(c, "") for c in str(s.region_codes).split(";") if c}):
+            row(fd)[s.status] = row(fd).get(s.status, 0) + 1
+    for fd, g in untapped.groupby("federal_district", sort=True):
+        row(fd)["untapped pairs"] = len(g)
+        top = g.iloc[0]
+        row(fd)["strongest untapped (LQ)"] = (f"{top.region_name_en}: {top.activity_code} {top.activity_name_en} "
+                                              f"(LQ {top.lq_max:.2f})")
+        big = g.sort_values("share_of_national", ascending=False, kind="stable").iloc[0]
+        row(fd)["largest untapped (share)"] = (f"{big.region_name_en}: {big.activity_code} {big.activity_name_en} "
+                                               f"({_pct(big.share_of_national)} of national)")
+    out = pd.DataFrame([{"district": fd_name.get(fd, fd or "(none)"), **v} for fd, v in sorted(rows.items())])
+    return out[["district", "aligned", "supported_not_specialised", "untapped pairs", "strongest untapped (LQ)",
+                "largest untapped (share)"]] if len(out) else out
+
+
+#: Column holding a pair's certainty call (certain / possible / no), where the run has one.
+CERTAINTY_COLUMN = "specialisation_call"
+
+
+def _certainty_note(df: pd.DataFrame) -> str:
+    if CERTAINTY_COLUMN not in df.columns or df.empty:
+        return ""
+    counts = df[CERTAINTY_COLUMN].fillna("").astype(str).value_counts()
+    return " By certainty: " + ", ".join(f"{k or 'unknown'} {v}" for k, v in counts.items()) + "."
+
+
+def _sources(manifest: dict, inputs, config) -> list[str]:
+    out = ["### Inputs\n"]
+    out.append(_md_table(pd.DataFrame([{"file": Path(i["file"]).name, "sha256 (first 16)": i["sha256"][:16],
+                                        "rows read": i["rows_read"]} for i in manifest["inputs"]])))
+    src = inputs.tidy["source"].astype(str).str.split("!").str[0]
+    by = src.value_counts().rename_axis("source (file of origin)").reset_index(name="rows used")
+    out.append("\nWhere the rows used come from (the `source` column of the tidy input; provenance and "
+               "licences in `data/README.md`):\n")
+    out.append(_md_table(by, max_rows=40))
+    out.append("\n### Geography and registries\n")
+    out.append("- Boundaries: DCW-GMT 2.1.1, © The GMT Team, LGPL-3+ (modified: see `geodata/BOUNDARIES.md`); "
+               "drawn unsplit, so Chukotka is whole on the maps, and split at 180° in the GeoJSON (RFC 7946).")
+    sc = config.geodata.supported_clusters
+    if sc is not None and Path(sc).is_file():
+        reg = pd.read_csv(sc, dtype=str).fillna("")
+        for s, n in reg["source"].value_counts().items() if "source" in reg.columns else []:
+            out.append(f"- Supported clusters ({n}, `{Path(sc).name}`): {s}")
+    out.append(f"- Regions and activities: `{Path(config.geodata.regions).name}`, "
+               f"`{Path(config.geodata.activities).name}` (names in Russian and English).")
+    out.append("- Web map: Leaflet 1.9.4 (BSD-2-Clause, © Volodymyr Agafonkin, CloudMade), inlined from the PyPI "
+               "package `django-js-lib-leaflet`; no tiles or scripts are fetched.\n")
+    return out
+
+
+def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tuple[str, ...] | None = None) -> str:
+    """Render ``report.md`` for a run.
+
+    Parameters
+    ----------
+    manifest : dict
+        The run manifest (run id, inputs with the ledger, regions without geometry, timings).
+    built : mapping.outputs.layers.Built
+        Tables of the run.
+    inputs, analysis, config
+        The stage results and the validated configuration.
+    maps : tuple of str, optional
+        File names of the static maps written beside the report (default: the two PNGs of
+        :mod:`mapping.outputs.staticmaps`).
+
+    Returns
+    -------
+    str
+        Markdown text.
+    """
+    h = manifest["headline"]
+    cs, ps = h["clusters_by_status"], h["pairs_by_status"]
+    a = manifest["analysis"]
+    s = built.supported_table
+    d = built.divergence_table
+    un = untapped_specialisations(d, analysis.lq, analysis.year)
+    maps = _MAPS if maps is None else tuple((m, t) for m, t in _MAPS if m in maps)
+
+    russian = (config.geodata.country or "").upper() == "RU"
+    out = [f"# Cluster map {h['year']}: specialisation vs support\n",
+           f"_Карта кластеров {h['year']}: специализация регионов и поддерживаемые кластеры_\n" if russian else "",
+           f"Run `{manifest['run_id']}` · rule: **{a['rule']}** with LQ ≥ {a['threshold']:g} "
+           f"(\"twice the national average\") · {a['classification']} {a['level']}s · "
+           f"{h['regions_analysed']} regions\n",
+           "## Headline\n"]
+    aligned = s.loc[s["status"] == "aligned"]
+    out.append(f"- Of **{h['supported_clusters']}** supported clusters, **{cs.get('aligned', 0)} are `aligned`** "
+               f"(their regions are specialised in their activities) and **{cs.get('supported_not_specialised', 0)} "
+               f"are `supported_not_specialised`** (no specialisation backs them)."
+               + (" Aligned: " + "; ".join(f"{r.name_ru} ({r.name_en})" for r in aligned.itertuples()) + "."
+                  if len(aligned) else ""))
+    out.append(f"- **{ps['specialised_not_supported']} untapped specialisations** (`specialised_not_supported`: "
+               f"specialised, no supported cluster) in {un['region_code'].nunique()} regions; "
+               f"{ps['aligned']} region × activity pairs are aligned and {ps['supported_not_specialised']} supported "
+               f"but not specialised." + _certainty_note(un))
+    out.append(f"- {h['candidates']} candidate clusters, {h['cross_regional_candidates']} of them spanning "
+               f"neighbouring regions.\n")
+
+    cols = {"region_name": "region", "region_name_en": "region (en)", "activity_code": "code",
+            "activity_name": "activity", "activity_name_en": "activity (en)", "lq_max": "LQ",
+            "lq_indicator": "indicator", "share": "share of national", "district": "district"}
+    if CERTAINTY_COLUMN in un.columns:
+        cols[CERTAINTY_COLUMN] = "certainty"
+    fd_en = inputs.regions.set_index("region_code")["name_en"].to_dict()
+    view = un.assign(share=un["share_of_national"].map(_pct), activity_name=un["activity_name"].map(display_name),
+                     district=un["federal_district"].map(lambda c: fd_en.get(c, c)))
+    out.append(f"### Strongest untapped specialisations (top {TOP_N} by LQ)\n")
+    out.append(_md_table(view[list(cols)].rename(columns=cols), max_rows=TOP_N))
+    out.append(f"\n### Largest untapped specialisations (top {TOP_N} by share of the national total)\n")
+    big = view.sort_values(["share_of_national", "lq_max"], ascending=[False, False], kind="stable")
+    out.append(_md_table(big[list(cols)].rename(columns=cols), max_rows=TOP_N))
+    out.append("\n### By federal district\n")
+    out.append("Supported clusters by status (a cluster spanning several districts counts in each) and untapped "
+               "specialisations:\n")
+    out.append(_md_table(district_summary(s, un, inputs.regions), max_rows=50))
+
+    notes = s.loc[s["granularity_note"] != "", "granularity_note"]
+    if len(notes):
+        out.append(f"\n> Granularity: the data are by {a['classification']} **{analysis.level}**, coarser than the "
+                   f"clusters' own codes; {len(notes)} clusters are compared at the {analysis.level} level "
+                   f"(e.g. {notes.iloc[0]}). An `aligned` status means the region is specialised in the "
+                   f"{analysis.level}, not necessarily in the cluster's own activities.\n")
+
+    if maps:
+        out.append("\n## Maps\n")
+        out.append("Albers equal-area projection centred on the country; Chukotka drawn whole. Interactive map: "
+                   "`map.html` (offline); GIS: `clusters.gpkg` (styles embedded) or the GeoJSON files with their "
+                   "`.qml` styles.\n")
+        for fname, title in maps:
+            out.append(f"![{title}]({fname})\n")
+
+    out.append("\n## Supported clusters\n")
+    st = s.assign(**{"regions": s["region_names"].str.replace(";", ", ")})
+    out.append(_md_table(st[["cluster_id", "name_ru", "name_en", "regions", "cluster_activity_codes", "status",
+                             "best_lq", "best_lq_indicator", "specialised_pairs"]], max_rows=200))
+
+    out.append("\n## Untapped specialisations (`specialised_not_supported`), by federal district\n")
+    full = view.sort_values(["federal_district", "lq_max"], ascending=[True, False], kind="stable")
+    out.append(_md_table(full[list(cols)].rename(columns=cols), max_rows=80))
+    if len(full) > 80:
+        out.append(f"\n… and {len(full) - 80} more in `divergence.csv`.\n")
+
+    out.append("\n## Candidate clusters spanning neighbouring regions\n")
+    cand = built.candidates_table
+    cross = cand.loc[cand["cross_regional"]].assign(
+        regions=lambda x: x["region_names_en"].str.replace(";", ", "),
+        activities=lambda x: x["activity_names_en"].str.replace(";", ", "))
+    out.append(_md_table(cross[["candidate_id", "regions", "activity_codes", "activities", "max_lq",
+                                "supported_cluster_ids"]], max_rows=40))
+
+    out.append("\n## Co-location groups\n")
+    g = a["grouping"]
+    rel = a["relatedness"]
+    out.append(f"Measure: {rel.get('measure')} of `{rel.get('indicator')}` across {rel.get('n_regions')} regions "
+               f"({rel.get('year')}); grouping: {g.get('method')}, k = {g.get('n_groups')} "
+               f"(chosen by mean silhouette; scores {g.get('k_scores')}), mean silhouette "
+               f"{g.get('silhouette', float('nan')):.3f}.\n")
+    ag = built.activity_groups.assign(activity_name=lambda x: x["activity_name"].map(display_name))
+    out.append(_md_table(ag[["group_id", "activity_code", "activity_name", "activity_name_en",
+                             "relatedness_own_group", "relatedness_best_other_group", "validation_margin"]],
+                         max_rows=200))
+
+    out.append("\n## Regions without bundled geometry\n")
+    wg = manifest["regions_without_geometry"]
+    if wg:
+        r = inputs.regions.set_index("region_code")
+        out.append("These units keep their rows in every table (`has_geometry` = false) but are not drawn: "
+                   + "; ".join(f"{c} ({r.at[c, 'name_ru']} / {r.at[c, 'name_en']})" for c in wg) + ".\n")
+    else:
+        out.append("_none_\n")
+
+    out.append("\n## Data sources\n")
+    ind = inputs.tidy.groupby(["indicator", "level", "unit"]).size().reset_index(name="rows")
+    out.append(_md_table(ind, max_rows=50))
+    out.append("\nIndicators by activity in this run come from the inputs listed below; where an indicator "
+               "(employment, revenue or exports by activity) is absent, the inputs did not provide it in real "
+               "form, and `level = total` rows are region context only (not used for LQs).\n")
+    out += _sources(manifest, inputs, config)
+    out.append("\n## Row ledger\n")
+    led = pd.DataFrame([{"file": i["file"].split("/")[-1], "read": i["rows_read"], "used": i["rows_used"],
+                         "context rows": i["rows_context"],
+                         "dropped": "; ".join(f"{k}: {v}" for k, v in i["rows_dropped"].items()) or "0",
+                         "suppressed cells": i["cells_suppressed"]} for i in manifest["inputs"]])
+    out.append(_md_table(led))
+    out.append("\nEvery row read is used or dropped with the reason above (read = used + dropped, checked by the code).\n")
+    from mapping.ledger import format_ledger# per-file notes: layout, units, nesting, region set, checks
+
+    for i in manifest["inputs"]:
+        out.append("\n```text\n" + "\n".join(format_ledger(i)) + "\n```\n")
+    if manifest.get("stage_seconds"):
+        out.append("\n## Timings (seconds)\n")
+        out.append(_md_table(pd.DataFrame([manifest["stage_seconds"]])))
+    return "\n".join(out)

@@ -1,0 +1,399 @@
+"""``map.html``: a folium/Leaflet web map of the run that works offline.
+
+* Leaflet 1.9.4's JavaScript and CSS come from the PyPI package ``django-js-lib-leaflet``
+  (Leaflet's unmodified BSD-2 files; the package has no dependencies and ``django`` is never
+  imported) and are inlined into the page, with the CSS images as data URIs. folium's default
+  CDN links (Leaflet, jQuery, Bootstrap, Font Awesome) are removed: nothing is fetched.
+* No base map is needed: a grey layer of every analysis unit gives the context; an optional tile
+  layer can be configured (``[maps] tiles``), and only then does the page use the network.
+* Geometry is unwrapped at the antimeridian (Chukotka whole) and simplified (~0.02 degrees).
+* Every text taken from the data is HTML-escaped in Python before it reaches the page; popups
+  and tooltips are pre-rendered HTML properties.
+
+Overlays (each feature a Leaflet path with a class naming its layer, used by the browser test):
+``cm-candidates`` (one per candidate cluster, coloured by co-location group; hidden at start),
+``cm-supported`` (supported clusters, outlined in their status colour), and one divergence
+overlay per status, ``cm-divergence-<status>``, with one feature per region having that status
+(the popup lists every region x activity pair of the region).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from importlib import resources
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely.geometry
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from mapping.geo.cartography import reference_longitude, simplify_for_web, unwrap_antimeridian
+from mapping.errors import MappingError
+from mapping.outputs.report import display_name
+from mapping.schema import STATUSES
+from mapping.outputs.styles import NO_GROUP_COLOUR, OUTLINE_COLOUR, STATUS_COLOURS, STATUS_LABELS, group_colours
+
+__all__ = ["build_webmap", "write_webmap", "leaflet_assets", "BOUNDARY_ATTRIBUTION", "LAYER_CLASSES"]
+
+#: Attribution the boundary licence asks maps to carry (geodata/BOUNDARIES.md).
+BOUNDARY_ATTRIBUTION = "Boundaries: DCW-GMT 2.1.1, © The GMT Team, LGPL-3+"
+#: CSS class of each overlay's paths.
+LAYER_CLASSES = {"background": "cm-background", "candidate_clusters": "cm-candidates",
+                 "supported_clusters": "cm-supported",
+                 **{f"divergence:{s}": f"cm-divergence-{s}" for s in STATUSES}}
+_LEAFLET_PACKAGE = "js_lib_leaflet"
+#: Where a run states how certain a specialisation call is (mapping/analysis/uncertainty.py: certain / possible / no).
+_CERTAINTY_COLUMNS = ("specialisation_call", "certainty")
+
+
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's JavaScript and CSS (images inlined as data URIs) from the installed package.
+
+    Returns
+    -------
+    (js, css) : tuple of str
+
+    Raises
+    ------
+    MappingError
+        If the package ``django-js-lib-leaflet`` is not installed.
+    """
+    try:
+        root = resources.files(_LEAFLET_PACKAGE) / "static" / "js_lib_leaflet"
+        js = (root / "leaflet.js").read_text(encoding="utf-8")
+        css = (root / "leaflet.css").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise MappingError(f"Leaflet files not found ({exc}); install the package 'django-js-lib-leaflet' "
+                           "(a dependency in pyproject.toml)") from None
+
+    def inline(m: re.Match) -> str:
+        data = (root / "images" / m.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(data).decode()})"
+
+    css = re.sub(r"url\(images/([\w.-]+\.png)\)", inline, css)
+    # The source map is not shipped beside the page: drop the reference so developer tools don't look for it.
+    js = re.sub(r"\n?//# sourceMappingURL=\S+\s*$", "\n", js)
+    # A literal "</script" would end the inline block early; Leaflet has none, but be safe.
+    return js.replace("</script", "<\\/script"), css
+
+
+def _e(v) -> str:
+    """HTML-escaped text of a value ('' for missing)."""
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    return html.escape(str(v), quote=True)
+
+
+def _lq(v) -> str:
+    return "n/a" if v is None or pd.isna(v) else f"{float(v):.2f}"
+
+
+def _list(values: str, sep: str = ";") -> list[str]:
+    return [v for v in str(values).split(sep) if v]
+
+
+def _certainty(row) -> str:
+    """The row's certainty call (``certain`` / ``possible`` / ``no``) where the run has one."""
+    get = row.get if hasattr(row, "get") else (lambda k: None)
+    for c in _CERTAINTY_COLUMNS:
+        v = get(c)
+        if v is not None and not (isinstance(v, float) and pd.isna(v)) and str(v):
+            lo, hi = get("lq_low"), get("lq_high")
+            bounds = (f" (LQ bounds {_lq(lo)}–{_lq(hi)})" if lo is not None and hi is not None
+                      and pd.notna(lo) and pd.notna(hi) and lo != hi else "")
+            return _e(v) + bounds
+    return "not assessed"
+
+
+def _lq_by_indicator(text: str) -> str:
+    return "<br>".join(_e(x.replace("=", ": ")) for x in _list(text)) or "n/a"
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    return ("<table class='cm-kv'>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+            + "</table>")
+
+
+def _divergence_features(div: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """One feature per region x status, each with the popup of the whole region."""
+    order = {s: i for i, s in enumerate(STATUSES)}
+    recs = sorted(div.drop(columns="geometry").to_dict("records"),
+                  key=lambda r: (r["region_code"], order[r["status"]], -(r["lq_max"] if pd.notna(r["lq_max"]) else 0)))
+    rows: dict[str, list[str]] = {}
+    head: dict[str, str] = {}
+    for r in recs:
+        code = r["region_code"]
+        head.setdefault(code, f"<h4>{_e(r['region_name'])}</h4><p>{_e(r['region_name_en'])} · {_e(code)} · "
+                              f"{_e(r['federal_district'])} · {_e(r['year'])}</p>")
+        rows.setdefault(code, []).append(
+            f"<tr><td><span class='cm-swatch' style='background:{STATUS_COLOURS[r['status']]}'></span>"
+            f"{_e(r['status'])}</td><td><b>{_e(r['activity_code'])}</b> {_e(r['activity_name_en'])}<br>"
+            f"<i>{_e(display_name(r['activity_name']))}</i></td><td>{_lq_by_indicator(r['lq_by_indicator'])}</td>"
+            f"<td>{_certainty(r)}</td>"
+            f"<td>{'<br>'.join(_e(n) for n in _list(r['supported_cluster_names'])) or '—'}</td></tr>")
+    popups = {code: ("<div class='cm-popup'>" + head[code] + "<table class='cm-pairs'><tr><th>status</th>"
+                     "<th>activity</th><th>LQ by indicator</th><th>certainty</th><th>supported cluster</th></tr>"
+                     + "".join(rows[code]) + "</table></div>") for code in rows}
+    out = {}
+    for status in STATUSES:
+        sel = div.loc[div["status"] == status]
+        n = sel.groupby("region_code").size()
+        sub = sel.drop_duplicates("region_code").sort_values("region_code")
+        out[status] = gpd.GeoDataFrame({
+            "id": [f"{c}:{status}" for c in sub["region_code"]],
+            "popup": [popups[c] for c in sub["region_code"]],
+            "tooltip": [f"{_e(en)} ({_e(ru)}): {n[c]} × {_e(status)}"
+                        for c, en, ru in zip(sub["region_code"], sub["region_name_en"], sub["region_name"])],
+            "fill": STATUS_COLOURS[status], "stroke": OUTLINE_COLOUR,
+        }, geometry=sub.geometry.to_numpy(), crs=div.crs)
+    return out
+
+
+def _candidate_features(cand: gpd.GeoDataFrame, supported_names: dict[str, str]) -> gpd.GeoDataFrame:
+    colours = group_colours(cand["group_id"])
+    popups, tips = [], []
+    for _, r in cand.iterrows():
+        regions = "<br>".join(f"{_e(ru)} / {_e(en)}" for ru, en in
+                              zip(_list(r["region_names"]), _list(r["region_names_en"])))
+        acts = "<br>".join(f"<b>{_e(c)}</b> {_e(en)} / <i>{_e(display_name(ru))}</i>" for c, ru, en in
+                           zip(_list(r["activity_codes"]), _list(r["activity_names"]), _list(r["activity_names_en"])))
+        sups = "<br>".join(f"{_e(i)}: {_e(supported_names.get(i, ''))}" for i in _list(r["supported_cluster_ids"]))
+        popups.append("<div class='cm-popup'>" + f"<h4>Candidate cluster {_e(r['candidate_id'])}</h4>" + _table([
+            ("co-location group", _e(r["group_label"])), ("regions", regions), ("activities", acts),
+            ("max LQ", _lq(r["max_lq"])), ("indicators", _e(r["indicators"].replace(";", ", "))),
+            ("certainty", _certainty(r)), ("supported clusters", sups or "none"), ("year", _e(r["year"]))]) + "</div>")
+        tips.append(f"{_e(r['candidate_id'])}: {_e(', '.join(_list(r['activity_names_en'])))} "
+                    f"({_e(r['n_regions'])} region(s))")
+    return gpd.GeoDataFrame({"id": cand["candidate_id"].astype(str).to_numpy(), "popup": popups, "tooltip": tips,
+                             "fill": cand["group_id"].map(lambda g: colours.get(g, NO_GROUP_COLOUR)).to_numpy(),
+                             "stroke": OUTLINE_COLOUR}, geometry=cand.geometry.to_numpy(), crs=cand.crs)
+
+
+def _supported_features(sup: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    popups, tips = [], []
+    for _, r in sup.iterrows():
+        popups.append("<div class='cm-popup'>" + f"<h4>{_e(r['name_ru'])}</h4><p>{_e(r['name_en'])}</p>" + _table([
+            ("cluster", _e(r["cluster_id"])), ("programme", _e(r["programme"])),
+            ("regions", "<br>".join(_e(x) for x in _list(r["region_names"]))),
+            ("cluster activities", _e(r["cluster_activity_codes"].replace(";", ", "))),
+            ("compared as", _e(r["activity_codes"].replace(";", ", "))),
+            ("status", f"<span class='cm-swatch' style='background:{STATUS_COLOURS[r['status']]}'></span>"
+                       f"{_e(r['status'])}"),
+            ("best LQ", f"{_lq(r['best_lq'])} {_e(r['best_lq_indicator'])}"),
+            ("certainty", _certainty(r)),
+            ("specialised pairs", _e(r["specialised_pairs"].replace(";", ", ")) or "none"),
+            ("note", _e(r["granularity_note"]))]) + "</div>")
+        tips.append(f"{_e(r['name_en'])}: {_e(r['status'])}")
+    return gpd.GeoDataFrame({"id": sup["cluster_id"].astype(str).to_numpy(), "popup": popups, "tooltip": tips,
+                             "fill": sup["status"].map(STATUS_COLOURS).to_numpy(), "stroke": "#111111"},
+                            geometry=sup.geometry.to_numpy(), crs=sup.crs)
+
+
+class _Legend(MacroElement):
+    """A Leaflet control with pre-escaped legend HTML, plus the boundary attribution."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "cm-legend");
+                div.innerHTML = {{ this.html | tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+            {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.attribution | tojson }});
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, legend_html: str, attribution: str):
+        super().__init__()
+        self._name = "Legend"
+        self.html = legend_html
+        self.attribution = attribution
+
+
+_CSS = """
+.cm-legend { background: rgba(255,255,255,0.92); padding: 6px 10px; font: 12px/1.35 sans-serif;
+  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 330px; }
+.cm-legend h4 { margin: 0 0 4px; font-size: 13px; }
+.cm-legend .cm-sec { margin-top: 5px; font-weight: bold; }
+.cm-swatch { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: middle;
+  border: 1px solid #333; }
+.cm-outline { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: middle;
+  border: 2px dashed #333; }
+.cm-popup { font: 12px/1.3 sans-serif; max-height: 340px; overflow-y: auto; }
+.cm-popup h4 { margin: 0 0 2px; font-size: 13px; }
+.cm-popup p { margin: 0 0 4px; color: #444; }
+.cm-popup table { border-collapse: collapse; }
+.cm-popup th, .cm-popup td { text-align: left; vertical-align: top; padding: 2px 4px; border-bottom: 1px solid #ddd; }
+.leaflet-container { background: #f4f6f8; }
+"""
+
+
+def _legend_html(title: str, candidates: gpd.GeoDataFrame, tiles: bool) -> str:
+    out = [f"<h4>{_e(title)}</h4>", "<div class='cm-sec'>Divergence (region × activity)</div>"]
+    for s in STATUSES:
+        en, ru = STATUS_LABELS[s]
+        out.append(f"<div><span class='cm-swatch' style='background:{STATUS_COLOURS[s]}'></span>{_e(en)} "
+                   f"<i>({_e(ru)})</i></div>")
+    out.append("<div class='cm-sec'>Supported clusters</div><div><span class='cm-outline'></span>"
+               "dashed outline (click for its status)</div>")
+    labels = dict(zip(candidates["group_id"], candidates["group_label"]))
+    colours = group_colours(candidates["group_id"])
+    if colours:
+        out.append("<div class='cm-sec'>Candidate clusters, by co-location group</div>")
+        out += [f"<div><span class='cm-swatch' style='background:{c}'></span>{_e(labels.get(g, g))}</div>"
+                for g, c in colours.items()]
+    out.append("<div style='margin-top:5px;color:#555'>Click a region for details. Grey: analysed units."
+               + ("" if tiles else " No base map: works offline.") + "</div>")
+    return "".join(out)
+
+
+def _geojson_dict(gdf: gpd.GeoDataFrame) -> dict:
+    """A GeoJSON dict with string ids and only the web map's properties."""
+    feats = []
+    for rec, geom in zip(gdf.drop(columns="geometry").to_dict("records"), gdf.geometry):
+        fid = rec.pop("id")
+        feats.append({"type": "Feature", "id": fid, "properties": rec,
+                      "geometry": shapely.geometry.mapping(geom)})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _add_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str, css_class: str, *, show: bool, fill_opacity: float,
+               weight: float, fill: bool = True, dash: str | None = None) -> None:
+    style = {"fillOpacity": fill_opacity, "weight": weight, "opacity": 1.0, "fill": fill}
+    if dash:
+        style["dashArray"] = dash
+    # An empty overlay stays in the layer control ("0 regions"); folium's popups need a feature to bind to.
+    details = {} if gdf.empty else {
+        "popup": folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False, max_width=520),
+        "tooltip": folium.GeoJsonTooltip(fields=["tooltip"], labels=False, localize=False, sticky=True)}
+    layer = folium.GeoJson(
+        _geojson_dict(gdf), name=html.escape(name), show=show, className=css_class,
+        style_function=lambda f: dict(style, fillColor=f["properties"]["fill"], color=f["properties"]["stroke"]),
+        highlight_function=lambda f: {"weight": weight + 2}, **details)
+    layer.add_to(m)
+
+
+def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, divergence: gpd.GeoDataFrame, *,
+                 background: gpd.GeoDataFrame | None = None, title: str = "Cluster map",
+                 tiles: str | None = None, tiles_attribution: str | None = None,
+                 attribution: str = BOUNDARY_ATTRIBUTION, simplify_deg: float = 0.02) -> tuple[folium.Map, dict]:
+    """Build the folium map of a run's three layers.
+
+    Parameters
+    ----------
+    candidates, supported, divergence : geopandas.GeoDataFrame
+        The published layers (EPSG:4326, RFC 7946 form, as built by
+        :func:`mapping.outputs.layers.build_layers`).
+    background : geopandas.GeoDataFrame, optional
+        Every analysis unit (EPSG:4326, split or unsplit), drawn in grey under the overlays.
+    title : str
+        Shown at the top of the legend (escaped).
+    tiles : str, optional
+        URL template of a tile layer (``https://.../{z}/{x}/{y}.png``); default none, offline.
+    tiles_attribution : str, optional
+        Required with ``tiles``.
+    attribution : str
+        Text added to the map's attribution control (the boundary licence).
+    simplify_deg : float, default 0.02
+        Simplification tolerance in degrees.
+
+    Returns
+    -------
+    (folium.Map, dict)
+        The map, and the number of features of each overlay keyed by :data:`LAYER_CLASSES` value.
+
+    Raises
+    ------
+    MappingError
+        If ``tiles`` is given without ``tiles_attribution``.
+    """
+    if tiles and not tiles_attribution:
+        raise MappingError("maps.tiles is set but maps.tiles_attribution is empty: tile providers require "
+                           "an attribution")
+    ref = reference_longitude(*(g for g in (divergence, candidates, supported) if len(g)))
+
+    def prep(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return simplify_for_web(unwrap_antimeridian(gdf, ref), tolerance_deg=simplify_deg)
+
+    sup_names = dict(zip(supported["cluster_id"], supported["name_en"]))
+    layers = {"candidate_clusters": _candidate_features(prep(candidates), sup_names),
+              "supported_clusters": _supported_features(prep(supported))}
+    # Divergence repeats each region's geometry once per activity: prepare each region once.
+    region_geom = prep(divergence.drop_duplicates("region_code")).set_index("region_code").geometry
+    div = divergence.drop(columns="geometry").assign(geometry=divergence["region_code"].map(region_geom).to_numpy())
+    for status, feats in _divergence_features(gpd.GeoDataFrame(div, geometry="geometry", crs=4326)).items():
+        layers[f"divergence:{status}"] = feats
+
+    m = folium.Map(location=[60, ref], zoom_start=3, tiles=None, control_scale=True, prefer_canvas=False)
+    # Offline: drop folium's CDN links (Leaflet, jQuery, Bootstrap, fonts) and inline Leaflet itself.
+    m.default_js, m.default_css = [], []
+    js, css = leaflet_assets()
+    root = m.get_root()
+    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="clustermap_css")
+    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    if tiles:
+        folium.TileLayer(tiles=tiles, attr=html.escape(tiles_attribution or ""), name="Base map",
+                         overlay=False, control=True).add_to(m)
+
+    counts: dict[str, int] = {}
+    if background is not None and len(background):
+        bg = prep(background.to_crs(4326))[["geometry"]].copy()
+        bg["id"] = [f"unit-{i}" for i in range(len(bg))]
+        folium.GeoJson(_geojson_dict(bg), name="Analysed units", control=False, interactive=False,
+                       className=LAYER_CLASSES["background"],
+                       style_function=lambda f: {"fillColor": "#d9d9d9", "color": "#9e9e9e", "weight": 0.6,
+                                                 "fillOpacity": 1.0}).add_to(m)
+        counts[LAYER_CLASSES["background"]] = len(bg)
+    _add_layer(m, layers["candidate_clusters"], f"Candidate clusters ({len(layers['candidate_clusters'])})",
+               LAYER_CLASSES["candidate_clusters"], show=False, fill_opacity=0.6, weight=1)
+    for status in reversed(STATUSES):  # the rarer statuses (aligned) drawn on top
+        feats = layers[f"divergence:{status}"]
+        _add_layer(m, feats, f"Divergence: {STATUS_LABELS[status][0]} ({len(feats)} regions)",
+                   LAYER_CLASSES[f"divergence:{status}"], show=True, fill_opacity=0.7, weight=0.6)
+    _add_layer(m, layers["supported_clusters"], f"Supported clusters ({len(layers['supported_clusters'])})",
+               LAYER_CLASSES["supported_clusters"], show=True, fill_opacity=0.0, weight=2.5, fill=False, dash="6 4")
+    for key, feats in layers.items():
+        counts[LAYER_CLASSES[key]] = len(feats)
+
+    _Legend(_legend_html(title, candidates, bool(tiles)), html.escape(attribution)).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    shown = [g.geometry for g in layers.values() if len(g)]
+    if shown:
+        minx, miny, maxx, maxy = pd.concat(shown).total_bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m, counts
+
+
+def write_webmap(path: Path, candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame,
+                 divergence: gpd.GeoDataFrame, **kwargs) -> dict:
+    """Build the web map (see :func:`build_webmap`) and save it as one self-contained HTML file.
+
+    Returns
+    -------
+    dict
+        Number of features per overlay class.
+
+    Raises
+    ------
+    MappingError
+        If the saved page still references an external script or stylesheet.
+    """
+    m, counts = build_webmap(candidates, supported, divergence, **kwargs)
+    page = m.get_root().render()
+    external = re.findall(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//[^\"'>]+", page)
+    if external:
+        raise MappingError(f"{path}: the web map still references external resources: {external[:5]}")
+    Path(path).write_text(page, encoding="utf-8")
+    return counts

@@ -1,0 +1,66 @@
+"""Candidate clusters (merging across neighbours) and divergence statuses on known cases."""
+
+import pandas as pd
+
+from mapping.analysis.candidates import candidate_clusters
+from mapping.analysis.divergence import divergence, supported_pairs
+
+
+def _spec(rows):
+    return pd.DataFrame([{"region_code": r, "activity_code": a, "specialised": s, "lq_max": lq,
+                          "lq_indicator": "gva", "lq_by_indicator": f"gva={lq}",
+                          "indicators_specialised": "gva" if s else ""} for r, a, s, lq in rows])
+
+
+GROUPS = pd.DataFrame({"activity_code": ["C", "J", "M", "B"], "group_id": ["G01", "G01", "G02", "G03"]})
+NEIGH = pd.DataFrame({"region_code": ["RU-SPE", "RU-LEN"], "neighbour_code": ["RU-LEN", "RU-SPE"]})
+
+
+def test_neighbours_in_the_same_group_merge():
+    spec = _spec([("RU-SPE", "J", True, 2.5), ("RU-LEN", "C", True, 2.1), ("RU-KGD", "C", True, 3.0),
+                  ("RU-SPE", "M", False, 1.0)])
+    c = candidate_clusters(spec, GROUPS, NEIGH).set_index("candidate_id")
+    assert set(c.index) == {"G01:RU-KGD", "G01:RU-LEN"}
+    merged = c.loc["G01:RU-LEN"]
+    assert merged["region_codes"] == "RU-LEN;RU-SPE" and merged["cross_regional"]
+    assert merged["activity_codes"] == "C;J" and merged["max_lq"] == 2.5
+    assert not c.loc["G01:RU-KGD", "cross_regional"]  # Kaliningrad has no land neighbour here
+
+
+def test_neighbours_in_different_groups_do_not_merge():
+    spec = _spec([("RU-SPE", "J", True, 2.5), ("RU-LEN", "B", True, 2.1)])
+    c = candidate_clusters(spec, GROUPS, NEIGH)
+    assert sorted(c["candidate_id"]) == ["G01:RU-SPE", "G03:RU-LEN"]
+    assert not c["cross_regional"].any()
+
+
+def test_activity_without_group_is_a_singleton_group():
+    c = candidate_clusters(_spec([("RU-SPE", "Q", True, 4.0)]), GROUPS, NEIGH)
+    assert c["candidate_id"].tolist() == ["S-Q:RU-SPE"]
+
+
+def _supported():
+    return pd.DataFrame({"cluster_id": ["K1", "K2", "K3"], "region_codes": [["RU-SPE"], ["RU-ARK"], ["RU-TA"]],
+                         "activity_codes": [["26", "62"], ["30"], ["20"]]})
+
+
+def test_divergence_statuses_known_cases():
+    to_level = {"26": ["C"], "62": ["J"], "30": ["C"], "20": ["C"]}
+    units_of = {"RU-ARK": ["RU-ARK-X", "RU-NEN"]}
+    pairs = supported_pairs(_supported(), units_of=units_of, to_level=to_level)
+    assert set(zip(pairs["cluster_id"], pairs["region_code"], pairs["activity_code"])) == {
+        ("K1", "RU-SPE", "C"), ("K1", "RU-SPE", "J"), ("K2", "RU-ARK-X", "C"), ("K2", "RU-NEN", "C"),
+        ("K3", "RU-TA", "C")}
+    spec = _spec([("RU-SPE", "J", True, 2.2), ("RU-SPE", "C", False, 1.1), ("RU-ARK-X", "C", False, 1.3),
+                  ("RU-NEN", "C", False, 0.1), ("RU-TA", "C", False, 1.9), ("RU-TA", "B", True, 5.0)])
+    pairs_status, clusters = divergence(spec, pairs, _supported())
+    st = pairs_status.set_index(["region_code", "activity_code"])["status"]
+    assert st[("RU-SPE", "J")] == "aligned"
+    assert st[("RU-SPE", "C")] == "supported_not_specialised"
+    assert st[("RU-TA", "B")] == "specialised_not_supported"
+    assert st[("RU-TA", "C")] == "supported_not_specialised"
+    assert len(st) == 6 and st.index.is_unique  # exactly one status per pair
+    cs = clusters.set_index("cluster_id")
+    assert cs.loc["K1", "status"] == "aligned" and cs.loc["K1", "specialised_pairs"] == "RU-SPE:J"
+    assert cs.loc["K2", "status"] == "supported_not_specialised" and cs.loc["K2", "n_pairs"] == 2
+    assert cs.loc["K3", "best_lq"] == 1.9
