@@ -293,7 +293,28 @@ def compare_supported(analysis: Analysis, inputs: Inputs, config: RunConfig
     if clusters_status.empty:  # a registry with no clusters (e.g. none bundled for the country)
         clusters_status = pd.DataFrame(columns=["cluster_id", "status", "specialised_pairs", "n_pairs", "best_lq",
                                                 "best_lq_indicator", "activity_codes"])
+    # What the data could test, at which level, and the verdict under every rule (mapping/analysis/verdicts.py).
+    pairs_status, clusters_status = _with_verdicts(analysis, acts, supported, units_of, pairs_status,
+                                                   clusters_status, config)
     return pairs_status, clusters_status, supported
+
+
+def _with_verdicts(analysis: Analysis, acts: pd.DataFrame, supported: pd.DataFrame, units_of: dict,
+                   pairs_status: pd.DataFrame, clusters_status: pd.DataFrame, config: RunConfig
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from mapping.analysis.verdicts import cluster_verdicts, pair_verdicts
+
+    s = config.specialisation
+    lq = analysis.lq.loc[analysis.lq["classification"] == analysis.classification]
+    levels = sorted(set(lq["level"]) - {"total"})
+    level_maps = {lv: _level_map(acts, analysis.classification, lv) for lv in levels}
+    a = acts.loc[acts["classification"] == analysis.classification]
+    verdicts = cluster_verdicts(supported, lq, s, year=analysis.year, analysis_level=analysis.level,
+                                units_of=units_of, level_maps=level_maps,
+                                activity_levels=dict(zip(a["code"], a["level"])))
+    cs = clusters_status.drop(columns=["status"]).merge(verdicts, on="cluster_id", how="left")
+    ps = pair_verdicts(pairs_status, lq, s, year=analysis.year, analysis_level=analysis.level)
+    return ps, cs
 
 
 def _level_map(acts: pd.DataFrame, classification: str, level: str) -> dict[str, list[str]]:

@@ -76,7 +76,7 @@ DIVERGENCE_COLUMNS = ["divergence_id", "region_code", "region_name", "region_nam
                       "year", "status", "specialised", "supported_cluster_ids", "supported_cluster_names",
                       "group_id", "lq_max", "lq_indicator", "lq_by_indicator", "has_geometry"]
 
-STATUSES = ("aligned", "supported_not_specialised", "specialised_not_supported")
+STATUSES = ("aligned", "supported_not_specialised", "specialised_not_supported", "not_testable", "no_data")
 
 # Robustness evidence, added (never renamed): bounds, calls and intervals (mapping/analysis/uncertainty.py,
 # mapping/analysis/rules.py), years (mapping/analysis/timeseries.py), hot spots (mapping/analysis/spatial.py), grouping
@@ -90,3 +90,9 @@ CANDIDATE_COLUMNS += ["specialisation_call", "n_pairs", "n_certain_pairs", "year
 DIVERGENCE_COLUMNS += ["specialisation_call", "call_indicator", "lq_low", "lq_high", "lq_ci_low", "lq_ci_high",
                        "years_specialised", "n_years", "lq_change", "single_year", "hotspot", "local_moran_p"]
 CALLS = ("certain", "possible", "no")
+
+# Verdicts a reader can act on (mapping/analysis/verdicts.py): what the data could test, at which level, the highest
+# LQ attainable, and the verdict under every specialisation rule.
+SUPPORTED_COLUMNS += ["tested_level", "tested_activities", "attainable_lq_max", "verdicts_by_rule", "robust",
+                      "rule_dependence"]
+DIVERGENCE_COLUMNS += ["attainable_lq_max", "specialised_by_rule", "robust"]

@@ -9,6 +9,7 @@ import pandas as pd
 
 from mapping.geo import boundaries as bnd
 from mapping.outputs.styles import add_simplestyle
+from mapping.schema import STATUSES
 
 __all__ = ["Built", "build_layers"]
 
@@ -136,9 +137,9 @@ def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, 
         "year": analysis.year,
         "supported_clusters": int(len(s)),
         "clusters_by_status": s["status"].value_counts().reindex(
-            ["aligned", "supported_not_specialised"], fill_value=0).astype(int).to_dict(),
+            ["aligned", "supported_not_specialised", "not_testable", "no_data"], fill_value=0).astype(int).to_dict(),
         "pairs_by_status": d["status"].value_counts().reindex(
-            ["aligned", "supported_not_specialised", "specialised_not_supported"], fill_value=0).astype(int).to_dict(),
+            list(STATUSES), fill_value=0).astype(int).to_dict(),
         "candidates": int(len(c)),
         "cross_regional_candidates": int(c["cross_regional"].sum()),
         "regions_analysed": int(analysis.spec["region_code"].nunique()),

@@ -29,12 +29,17 @@ STATUS_COLOURS: dict[str, str] = {
     "aligned": "#4477AA",
     "supported_not_specialised": "#EE6677",
     "specialised_not_supported": "#CCBB44",
+    # No verdict: greys, dark where the data cannot test the threshold, pale where there are no data.
+    "not_testable": "#444444",
+    "no_data": "#DDDDDD",
 }
 #: Legend labels of the statuses, English and Russian.
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "aligned": ("aligned: supported and specialised", "поддержан и специализирован"),
     "supported_not_specialised": ("supported, not specialised", "поддержан без специализации"),
     "specialised_not_supported": ("specialised, not supported (untapped)", "специализация без поддержки"),
+    "not_testable": ("supported, not testable with these data", "поддержан, данные не позволяют проверить"),
+    "no_data": ("supported, no data for the region", "поддержан, нет данных по региону"),
 }
 #: Co-location group colours (Tol "muted"), in group-id order.
 GROUP_PALETTE: tuple[str, ...] = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99",
