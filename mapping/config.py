@@ -116,6 +116,17 @@ class GeodataSection(_Frozen):
     nested_units: Literal["parts", "parents"] = "parts"
     #: Tolerance for neighbour detection, in degrees (regions are quantised separately).
     neighbour_tolerance_deg: float = Field(default=0.01, ge=0, le=0.5)
+    #: Column of the boundary file holding the ids that ``boundary_codes`` refer to (e.g. "NUTS_ID"),
+    #: and the layer to read (default the first). GeoPackage and GeoJSON are both read.
+    boundary_id_column: str = "region_code"
+    boundary_layer: str | None = None
+    #: Vocabulary of the run's outputs; empty = from the region registry's metadata file
+    #: (``<registry>.meta.toml``, see geodata/REGIONS.md), else neutral words.
+    group_name: str | None = None          # the grouping level above regions: "federal district"
+    source_language: str | None = None     # ISO 639-1 of the sources' names ("ru", "en", "de")
+    #: Credits (source, licence, attribution) per file role, overriding the files' metadata, e.g.
+    #: ``[geodata.credits.boundaries] attribution = "Boundaries: (c) EuroGeographics"``.
+    credits: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class RoundingSection(_Frozen):
@@ -139,6 +150,9 @@ class SpecialisationSection(_Frozen):
     combine: str | None = None
     #: Classification level the candidates and divergence are computed at.
     level: str = "section"
+    #: The "national" reference of the LQ: "all" the regions of the run (one country, or the pooled
+    #: countries of a multi-country run) or each region's own "country" (registry column ``country``).
+    reference: Literal["all", "country"] = "all"
     #: Named rule (mapping/analysis/rules.py): "threshold" (LQ >= threshold), "cmp_percentile" (US Cluster
     #: Mapping Project) or "eco_stars" (European Cluster Observatory). Size floors apply first.
     rule: Literal["threshold", "cmp_percentile", "eco_stars"] = "threshold"

@@ -247,7 +247,8 @@ def load_geography(inputs: Inputs, config: RunConfig) -> Geography:
     Tyumen + Khanty-Mansi + Yamalo-Nenets). Units with no boundary (Crimea, Sevastopol) are listed
     in ``without_geometry`` and keep their rows in every table.
     """
-    boundaries = bnd.load_boundaries(config.geodata.boundaries)
+    g = config.geodata
+    boundaries = bnd.load_boundaries(g.boundaries, layer=g.boundary_layer, id_column=g.boundary_id_column)
     codes = sorted(set(inputs.tidy["region_code"]))
     r = inputs.regions.set_index("region_code")
     bgeom = boundaries.set_index("region_code").geometry
@@ -415,7 +416,10 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
           "divergence": ("divergence_id", built.divergence_layer)}
     for name, (idc, gdf) in gj.items():
         counts[f"{name}.geojson"] = write_geojson(gdf, tmp / f"{name}.geojson", id_column=idc)
-    write_geopackage({name: gdf for name, (_, gdf) in gj.items()}, tmp / "clusters.gpkg")
+    from mapping.geo.credits import boundary_attribution  # the layers' description credits the boundaries
+
+    write_geopackage({name: gdf for name, (_, gdf) in gj.items()}, tmp / "clusters.gpkg",
+                     description=boundary_attribution(config) if config is not None else None)
     return built, counts
 
 
@@ -434,10 +438,17 @@ def _manifest(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
                      "relatedness": dict(matrix.attrs), "grouping": dict(groups.attrs)},
         "inputs": [l.to_dict() for l in inputs.ledgers],
         "regions_without_geometry": geography.without_geometry,
+        "credits": _credits(config),
         "stage_seconds": timings or {},
         "software": software_versions(),
         "headline": built.headline,
     }
+
+
+def _credits(config: RunConfig) -> list[dict]:
+    from mapping.geo.credits import run_credits  # sources and licences of boundaries, registries, data
+
+    return run_credits(config)
 
 
 def publish_run(run_dir: Path, config: RunConfig) -> Path:

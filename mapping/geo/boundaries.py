@@ -46,25 +46,36 @@ def _check_codes(gdf: gpd.GeoDataFrame, where: str) -> None:
         raise MappingError(f"{where}, column 'region_code': {format_items(problems)}")
 
 
-def load_boundaries(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+def _id_text(v):
+    if v is None or isinstance(v, str) or pd.isna(v):
+        return v
+    return str(int(v)) if isinstance(v, float) and v == int(v) else str(v)
+
+
+def load_boundaries(path: str | Path, *, layer: str | None = None, id_column: str = "region_code") -> gpd.GeoDataFrame:
     """Read a boundary file and check it before any use.
 
-    The file must hold a ``region_code`` column with unique, non-empty codes and polygonal,
-    valid, non-empty geometries in EPSG:4326 (longitude/latitude, degrees). Geometries are
-    returned as stored (unsplit at the antimeridian for the bundled files).
+    The file must hold an id column (``region_code`` unless ``id_column`` names another, e.g.
+    ``NUTS_ID``) with unique, non-empty codes and polygonal, valid, non-empty geometries in
+    EPSG:4326 (longitude/latitude, degrees). GeoPackage, GeoJSON and any other format pyogrio
+    reads are accepted. Geometries are returned as stored (unsplit at the antimeridian for the
+    bundled files).
 
     Parameters
     ----------
     path : str or Path
-        GeoPackage (or any file pyogrio reads), e.g. ``geodata/ru_regions.gpkg``.
+        GeoPackage, GeoJSON (or any file pyogrio reads), e.g. ``geodata/ru_regions.gpkg``.
     layer : str, optional
         Layer to read; default the file's first layer (``regions`` in the bundled files).
+    id_column : str, default "region_code"
+        Column holding the ids that the region registry's ``boundary_codes`` refer to
+        (``[geodata] boundary_id_column``); returned as ``region_code`` (strings).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per region with the file's columns (``region_code``, ``name_en``, ...,
-        ``geometry``), CRS EPSG:4326, default RangeIndex.
+        One row per region with the file's columns (``region_code`` -- the id column --,
+        ``name_en``, ..., ``geometry``), CRS EPSG:4326, default RangeIndex.
 
     Raises
     ------
@@ -86,11 +97,14 @@ def load_boundaries(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
         gdf = gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio raises its own DataSourceError/DataLayerError
         raise MappingError(f"{path}: cannot read boundaries ({exc})") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in gdf.columns]
-    if missing:
-        raise MappingError(f"{path}: missing column(s) {missing}; columns are {list(gdf.columns)}")
+    if id_column not in gdf.columns:
+        raise MappingError(f"{path}: missing column(s) [{id_column!r}] (the boundary id column, "
+                           f"[geodata] boundary_id_column); columns are {list(gdf.columns)}")
+    if id_column != "region_code":  # the configured id column becomes region_code for the pipeline
+        gdf = gdf.drop(columns=[c for c in ("region_code",) if c in gdf.columns]).rename(columns={id_column: "region_code"})
+    gdf["region_code"] = gdf["region_code"].map(_id_text)  # numeric ids (FIPS 6, 6.0) as text "6"
     _check_crs(gdf, str(path))
-    _check_codes(gdf, str(path))
+    _check_codes(gdf, f"{path} (id column {id_column!r})" if id_column != "region_code" else str(path))
     problems = []
     for code, geom in zip(gdf["region_code"], gdf.geometry):
         if geom is None or geom.is_empty:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from mapping.errors import MappingError, format_items
+from mapping.ingest import regschema
 
 __all__ = [
     "GEODATA_DIR",
@@ -105,11 +106,17 @@ def _region_key(label: str) -> str:
     return " ".join(fixed)
 
 
-def _read_csv(path: Path, columns: list[str], key: list[str], what: str) -> pd.DataFrame:
-    """Read a registry CSV as strings and check its columns and key uniqueness."""
+def _read_csv(path: Path, columns: list[str], key: list[str], what: str, prepare=None) -> pd.DataFrame:
+    """Read a registry CSV as strings and check its columns and key uniqueness.
+
+    ``prepare(frame, where)`` maps another schema's columns onto ``columns`` first (neutral names);
+    the frame's ``attrs["path"]`` names the file, so later errors can name the file in use.
+    """
     if not path.is_file():
         raise MappingError(f"{path}: {what} file not found")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    if prepare is not None:
+        frame = prepare(frame, str(path))
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise MappingError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
@@ -122,11 +129,16 @@ def _read_csv(path: Path, columns: list[str], key: list[str], what: str) -> pd.D
     if len(dup):
         items = [f"row {i + 2}: " + ", ".join(f"{k}={dup.at[i, k]!r}" for k in key) for i in dup.index]
         raise MappingError(f"{path}: duplicate {'/'.join(key)}: " + format_items(items))
+    frame.attrs["path"] = str(path)
     return frame
 
 
 def load_region_registry(path: Path | None = None) -> pd.DataFrame:
     """Load the registry of territorial units.
+
+    The file may use the country-neutral columns (``region_code, name, name_en, group, kind,
+    country``, ...) or the historical ones (``name_ru``, ``federal_district``, ``okato``); see
+    :mod:`mapping.ingest.regschema` and ``geodata/REGIONS.md``. Both are read into the same frame.
 
     Parameters
     ----------
@@ -136,8 +148,9 @@ def load_region_registry(path: Path | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per unit with the columns of :data:`REGION_COLUMNS` as strings (empty string for
-        missing), except ``has_boundary`` which is bool. Default RangeIndex.
+        One row per unit with the columns of :data:`REGION_COLUMNS` plus ``country`` (ISO 3166-1
+        alpha-2, empty where unknown) as strings (empty string for missing), except
+        ``has_boundary`` which is bool. Default RangeIndex; ``attrs["path"]`` is the file.
 
     Raises
     ------
@@ -153,7 +166,9 @@ def load_region_registry(path: Path | None = None) -> pd.DataFrame:
     'RU-ARK'
     """
     path = Path(path) if path is not None else GEODATA_DIR / "regions.csv"
-    frame = _read_csv(path, REGION_COLUMNS, ["region_code"], "region registry")
+    frame = _read_csv(path, REGION_COLUMNS + ["country"], ["region_code"], "region registry",
+                      prepare=regschema.to_internal_columns)
+    frame = regschema.fill_defaults(frame)  # neutral registries may leave kind, boundary columns empty
     problems = []
     codes = set(frame["region_code"])
     for i, row in frame.iterrows():
@@ -168,7 +183,7 @@ def load_region_registry(path: Path | None = None) -> pd.DataFrame:
     if problems:
         raise MappingError(f"{path}: " + format_items(problems))
     frame["has_boundary"] = frame["has_boundary"].str.lower().eq("true")
-    return frame
+    return regschema.assign_countries(frame, str(path))
 
 
 def load_region_labels(path: Path | None = None) -> pd.DataFrame:
@@ -213,7 +228,8 @@ def load_activity_registry(path: Path | None = None) -> pd.DataFrame:
         classification.
     """
     path = Path(path) if path is not None else GEODATA_DIR / "activities.csv"
-    frame = _read_csv(path, ACTIVITY_COLUMNS, ["classification", "code"], "activity registry")
+    frame = _read_csv(path, ACTIVITY_COLUMNS, ["classification", "code"], "activity registry",
+                      prepare=regschema.activity_columns)
     known = set(zip(frame["classification"], frame["code"]))
     bad = [f"row {i + 2}, {r.classification} {r.code}: parent_code {r.parent_code!r} not in the registry"
            for i, r in frame.iterrows() if r.parent_code and (r.classification, r.parent_code) not in known]
@@ -294,20 +310,7 @@ def resolve_region_labels(labels: Iterable[str], *, registry: pd.DataFrame | Non
     """
     registry = load_region_registry() if registry is None else registry
     labels_table = load_region_labels() if labels_table is None else labels_table
-    index: dict[str, str] = {}
-    clashes = []
-    pairs = list(zip(registry["name_ru"], registry["region_code"])) + \
-        list(zip(registry["region_code"], registry["region_code"])) + \
-        list(zip(labels_table["label"], labels_table["region_code"]))
-    for name, code in pairs:
-        k = _region_key(name)
-        if index.setdefault(k, code) != code:
-            clashes.append(f"{name!r} -> {index[k]} and {code}")
-    if clashes:
-        raise MappingError("geodata/region_labels.csv: a label maps to two units: " + format_items(clashes))
-    unknown_codes = sorted(set(labels_table["region_code"]) - set(registry["region_code"]))
-    if unknown_codes:
-        raise MappingError("geodata/region_labels.csv: region_code not in the registry: " + format_items(unknown_codes))
+    index = regschema.region_label_index(registry, labels_table, _region_key)  # errors name the files in use
     out, unknown = {}, []
     for label in dict.fromkeys(labels):
         code = index.get(_region_key(label))
@@ -527,7 +530,9 @@ def expand_to_units(code: str, registry: pd.DataFrame, *, nested: str = "parts")
     kind, parent = row["kind"].iloc[0], row["parent_code"].iloc[0]
     units = leaf_units(registry, nested=nested)
     if kind == "country":
-        return sorted(units)
+        country = dict(zip(registry["region_code"], registry["country"])) if "country" in registry.columns else {}
+        own = country.get(code, "")
+        return sorted(u for u in units if not own or country.get(u, "") in ("", own))  # multi-country runs
     if kind == "federal_district":
         fd = dict(zip(registry["region_code"], registry["federal_district"]))
         return sorted(u for u in units if fd[u] == code)

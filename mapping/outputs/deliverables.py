@@ -17,6 +17,7 @@ import geopandas as gpd
 from mapping.outputs.publish import write_layer_styles, write_qml
 from mapping.outputs.staticmaps import write_static_maps
 from mapping.outputs.styles import qml_style
+from mapping.geo.credits import boundary_attribution
 from mapping.outputs.webmap import BOUNDARY_ATTRIBUTION, write_webmap
 
 __all__ = ["write_styles", "write_maps", "write_deliverables", "GIS_LAYERS"]
@@ -50,7 +51,8 @@ def write_styles(run_dir: Path, built) -> dict[str, Path]:
 
 def write_maps(run_dir: Path, built, *, background: gpd.GeoDataFrame | None, country: str | None, year: int,
                without_geometry: list[str] | None = None, tiles: str | None = None,
-               tiles_attribution: str | None = None, simplify_deg: float = 0.02) -> dict[str, object]:
+               tiles_attribution: str | None = None, simplify_deg: float = 0.02,
+               attribution: str = BOUNDARY_ATTRIBUTION) -> dict[str, object]:
     """Write ``map.html`` and the static PNG maps into ``run_dir``.
 
     Parameters
@@ -71,6 +73,9 @@ def write_maps(run_dir: Path, built, *, background: gpd.GeoDataFrame | None, cou
         An optional web-map tile layer (``[maps]`` in the config); none by default (offline).
     simplify_deg : float, default 0.02
         Web-map simplification tolerance in degrees.
+    attribution : str
+        The boundaries' credit line (the run's metadata: :func:`mapping.geo.credits.boundary_attribution`),
+        shown in the web map's attribution control and the static maps' footer.
 
     Returns
     -------
@@ -80,8 +85,9 @@ def write_maps(run_dir: Path, built, *, background: gpd.GeoDataFrame | None, cou
     run_dir = Path(run_dir)
     counts = write_webmap(run_dir / "map.html", built.candidates_layer, built.supported_layer,
                           built.divergence_layer, background=background, title=f"Cluster map {year}",
-                          tiles=tiles, tiles_attribution=tiles_attribution, simplify_deg=simplify_deg)
-    note = BOUNDARY_ATTRIBUTION + "."
+                          tiles=tiles, tiles_attribution=tiles_attribution, simplify_deg=simplify_deg,
+                          attribution=attribution)
+    note = attribution.rstrip(".") + "."
     if without_geometry:
         note += " Not drawn (no bundled boundary): " + ", ".join(without_geometry) + "."
     pngs = write_static_maps(run_dir, built.candidates_layer, built.divergence_layer, background=background,
@@ -112,5 +118,6 @@ def write_deliverables(run_dir: Path, built, geography, analysis, config) -> dic
     m = config.maps
     maps = write_maps(run_dir, built, background=geography.units, country=config.geodata.country,
                       year=analysis.year, without_geometry=geography.without_geometry, tiles=m.tiles,
-                      tiles_attribution=m.tiles_attribution, simplify_deg=m.simplify_deg)
+                      tiles_attribution=m.tiles_attribution, simplify_deg=m.simplify_deg,
+                      attribution=boundary_attribution(config))  # from the boundaries' metadata (geo/credits.py)
     return {**{p.name: None for p in styles.values()}, **{name: None for name in maps}}

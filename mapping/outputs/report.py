@@ -1,9 +1,11 @@
 """The run report (``report.md``): the headline a ministry analyst reads first, then tables, maps and sources.
 
 Order: headline numbers (supported clusters ``aligned`` / ``supported_not_specialised``, the
-untapped specialisations ranked by LQ and by size, the same per federal district), the static
-maps, the detailed tables, co-location groups, the data sources and the row ledger. Region and
-activity names are given in Russian (the source language) and English.
+untapped specialisations ranked by LQ and by size, the same per group of regions), the static
+maps, the detailed tables, co-location groups, the data sources and the row ledger. Words that
+depend on the country (the grouping level above regions, the language of the names, the credits)
+come from :mod:`mapping.outputs.vocabulary`: names are given in the source language and English,
+English first where the source language is English.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+
+from mapping.outputs.vocabulary import Vocabulary, reference_statement, rule_statement, vocabulary
 
 __all__ = ["render_report", "untapped_specialisations", "district_summary", "display_name"]
 
@@ -89,21 +93,28 @@ def _pair_label(r) -> str:
             f"({r.activity_name_en})")
 
 
-def district_summary(supported: pd.DataFrame, untapped: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
-    """Headline numbers per federal district.
+def district_summary(supported: pd.DataFrame, untapped: pd.DataFrame, regions: pd.DataFrame,
+                     voc: Vocabulary | None = None) -> pd.DataFrame:
+    """Headline numbers per group of regions (federal district, Census region, country, ...).
 
-    A supported cluster counts in every district one of its regions lies in.
+    A supported cluster counts in every group one of its regions lies in.
+
+    Parameters
+    ----------
+    voc : Vocabulary, optional
+        Names the group column (default "district") and orders the group's names.
 
     Returns
     -------
     DataFrame
-        One row per district: ``district, aligned, supported_not_specialised, untapped pairs,
-        strongest untapped (LQ), largest untapped (share)``; districts without any are omitted.
+        One row per group: ``<group name>, aligned, supported_not_specialised, untapped pairs,
+        strongest untapped (LQ), largest untapped (share)``; groups without any are omitted.
     """
+    voc = voc or Vocabulary(group_name="district", source_language="ru")
     r = regions.set_index("region_code")
     fd_of = r["federal_district"].fillna("").to_dict()
-    fd_name = {c: f"{r.at[c, 'name_ru']} / {r.at[c, 'name_en']}" for c in r.index
-               if r.at[c, "kind"] == "federal_district"} if "kind" in r.columns else {}
+    groups = set(fd_of.values()) - {""}
+    fd_name = {c: voc.name_slash(r.at[c, "name_ru"], r.at[c, "name_en"]) for c in r.index if c in groups}
     rows: dict[str, dict] = {}
 
     def row(fd: str) -> dict:
@@ -121,8 +132,9 @@ def district_summary(supported: pd.DataFrame, untapped: pd.DataFrame, regions: p
         big = g.sort_values("share_of_national", ascending=False, kind="stable").iloc[0]
         row(fd)["largest untapped (share)"] = (f"{big.region_name_en}: {big.activity_code} {big.activity_name_en} "
                                                f"({_pct(big.share_of_national)} of national)")
-    out = pd.DataFrame([{"district": fd_name.get(fd, fd or "(none)"), **v} for fd, v in sorted(rows.items())])
-    return out[["district", "aligned", "supported_not_specialised", "untapped pairs", "strongest untapped (LQ)",
+    gcol = voc.group_name
+    out = pd.DataFrame([{gcol: fd_name.get(fd, fd or "(none)"), **v} for fd, v in sorted(rows.items())])
+    return out[[gcol, "aligned", "supported_not_specialised", "untapped pairs", "strongest untapped (LQ)",
                 "largest untapped (share)"]] if len(out) else out
 
 
@@ -137,7 +149,10 @@ def _certainty_note(df: pd.DataFrame) -> str:
     return " By certainty: " + ", ".join(f"{k or 'unknown'} {v}" for k, v in counts.items()) + "."
 
 
-def _sources(manifest: dict, inputs, config) -> list[str]:
+def _sources(manifest: dict, inputs, config, voc: Vocabulary | None = None) -> list[str]:
+    from mapping.geo.credits import credit_line, run_credits
+
+    voc = voc or vocabulary(config)
     out = ["### Inputs\n"]
     out.append(_md_table(pd.DataFrame([{"file": Path(i["file"]).name, "sha256 (first 16)": i["sha256"][:16],
                                         "rows read": i["rows_read"]} for i in manifest["inputs"]])))
@@ -147,15 +162,21 @@ def _sources(manifest: dict, inputs, config) -> list[str]:
                "licences in `data/README.md`):\n")
     out.append(_md_table(by, max_rows=40))
     out.append("\n### Geography and registries\n")
-    out.append("- Boundaries: DCW-GMT 2.1.1, © The GMT Team, LGPL-3+ (modified: see `geodata/BOUNDARIES.md`); "
-               "drawn unsplit, so Chukotka is whole on the maps, and split at 180° in the GeoJSON (RFC 7946).")
+    credits = run_credits(config)  # from the files' .meta.toml sidecars and [geodata.credits] (mapping/geo/credits.py)
+    out += [credit_line(c) for c in credits if c["role"] != "data"]
+    out.append("- Boundaries are drawn unsplit on the maps (a region crossing 180° stays whole) and split at 180° "
+               "in the GeoJSON (RFC 7946).")
     sc = config.geodata.supported_clusters
     if sc is not None and Path(sc).is_file():
         reg = pd.read_csv(sc, dtype=str).fillna("")
         for s, n in reg["source"].value_counts().items() if "source" in reg.columns else []:
             out.append(f"- Supported clusters ({n}, `{Path(sc).name}`): {s}")
     out.append(f"- Regions and activities: `{Path(config.geodata.regions).name}`, "
-               f"`{Path(config.geodata.activities).name}` (names in Russian and English).")
+               f"`{Path(config.geodata.activities).name}` ({voc.names_note()}).")
+    data = [credit_line(c) for c in credits if c["role"] == "data"]
+    if data:
+        out.append("\n### Data credits\n")
+        out += data
     out.append("- Web map: Leaflet 1.9.4 (BSD-2-Clause, © Volodymyr Agafonkin, CloudMade), inlined from the PyPI "
                "package `django-js-lib-leaflet`; no tiles or scripts are fetched.\n")
     return out
@@ -189,18 +210,21 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     un = untapped_specialisations(d, analysis.lq, analysis.year)
     maps = _MAPS if maps is None else tuple((m, t) for m, t in _MAPS if m in maps)
 
-    russian = (config.geodata.country or "").upper() == "RU"
+    voc = vocabulary(config)  # the run's own words: group level, names' language (mapping/outputs/vocabulary.py)
+    russian = voc.source_language == "ru"
+    if not russian:
+        maps = tuple((m, t.split(" / ")[0]) for m, t in maps)  # the Russian caption only on Russian runs
+    reference = reference_statement(config.specialisation, inputs.regions, analysis.spec["region_code"])
     out = [f"# Cluster map {h['year']}: specialisation vs support\n",
            f"_Карта кластеров {h['year']}: специализация регионов и поддерживаемые кластеры_\n" if russian else "",
-           f"Run `{manifest['run_id']}` · rule: **{a['rule']}** with LQ ≥ {a['threshold']:g} "
-           f"(\"twice the national average\") · {a['classification']} {a['level']}s · "
-           f"{h['regions_analysed']} regions\n",
+           f"Run `{manifest['run_id']}` · rule: **{rule_statement(config.specialisation)}** · {reference} · "
+           f"{a['classification']} {a['level']}s · {h['regions_analysed']} regions\n",
            "## Headline\n"]
     aligned = s.loc[s["status"] == "aligned"]
     out.append(f"- Of **{h['supported_clusters']}** supported clusters, **{cs.get('aligned', 0)} are `aligned`** "
                f"(their regions are specialised in their activities) and **{cs.get('supported_not_specialised', 0)} "
                f"are `supported_not_specialised`** (no specialisation backs them)."
-               + (" Aligned: " + "; ".join(f"{r.name_ru} ({r.name_en})" for r in aligned.itertuples()) + "."
+               + (" Aligned: " + "; ".join(voc.name(r.name_ru, r.name_en) for r in aligned.itertuples()) + "."
                   if len(aligned) else ""))
     out.append(f"- **{ps['specialised_not_supported']} untapped specialisations** (`specialised_not_supported`: "
                f"specialised, no supported cluster) in {un['region_code'].nunique()} regions; "
@@ -211,7 +235,10 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
 
     cols = {"region_name": "region", "region_name_en": "region (en)", "activity_code": "code",
             "activity_name": "activity", "activity_name_en": "activity (en)", "lq_max": "LQ",
-            "lq_indicator": "indicator", "share": "share of national", "district": "district"}
+            "lq_indicator": "indicator", "share": "share of national", "district": voc.group_name}
+    if voc.english_source:  # English names are the source's own: one name column each
+        cols = {("region_name_en" if k == "region_name" else "activity_name_en" if k == "activity_name" else k): v
+                for k, v in cols.items() if k not in ("region_name_en", "activity_name_en")}
     if CERTAINTY_COLUMN in un.columns:
         cols[CERTAINTY_COLUMN] = "certainty"
     fd_en = inputs.regions.set_index("region_code")["name_en"].to_dict()
@@ -222,10 +249,10 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     out.append(f"\n### Largest untapped specialisations (top {TOP_N} by share of the national total)\n")
     big = view.sort_values(["share_of_national", "lq_max"], ascending=[False, False], kind="stable")
     out.append(_md_table(big[list(cols)].rename(columns=cols), max_rows=TOP_N))
-    out.append("\n### By federal district\n")
-    out.append("Supported clusters by status (a cluster spanning several districts counts in each) and untapped "
-               "specialisations:\n")
-    out.append(_md_table(district_summary(s, un, inputs.regions), max_rows=50))
+    out.append(f"\n### By {voc.group_name}\n")
+    out.append(f"Supported clusters by status (a cluster spanning several {voc.group_name_plural} counts in each) "
+               "and untapped specialisations:\n")
+    out.append(_md_table(district_summary(s, un, inputs.regions, voc), max_rows=50))
 
     notes = s.loc[s["granularity_note"] != "", "granularity_note"]
     if len(notes):
@@ -236,7 +263,7 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
 
     if maps:
         out.append("\n## Maps\n")
-        out.append("Albers equal-area projection centred on the country; Chukotka drawn whole. Interactive map: "
+        out.append("Equal-area projection centred on the data; regions crossing 180° drawn whole. Interactive map: "
                    "`map.html` (offline); GIS: `clusters.gpkg` (styles embedded) or the GeoJSON files with their "
                    "`.qml` styles.\n")
         for fname, title in maps:
@@ -247,7 +274,7 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     out.append(_md_table(st[["cluster_id", "name_ru", "name_en", "regions", "cluster_activity_codes", "status",
                              "best_lq", "best_lq_indicator", "specialised_pairs"]], max_rows=200))
 
-    out.append("\n## Untapped specialisations (`specialised_not_supported`), by federal district\n")
+    out.append(f"\n## Untapped specialisations (`specialised_not_supported`), by {voc.group_name}\n")
     full = view.sort_values(["federal_district", "lq_max"], ascending=[True, False], kind="stable")
     out.append(_md_table(full[list(cols)].rename(columns=cols), max_rows=80))
     if len(full) > 80:
@@ -278,7 +305,7 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     if wg:
         r = inputs.regions.set_index("region_code")
         out.append("These units keep their rows in every table (`has_geometry` = false) but are not drawn: "
-                   + "; ".join(f"{c} ({r.at[c, 'name_ru']} / {r.at[c, 'name_en']})" for c in wg) + ".\n")
+                   + "; ".join(f"{c} ({voc.name_slash(r.at[c, 'name_ru'], r.at[c, 'name_en'])})" for c in wg) + ".\n")
     else:
         out.append("_none_\n")
 
@@ -288,7 +315,7 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     out.append("\nIndicators by activity in this run come from the inputs listed below; where an indicator "
                "(employment, revenue or exports by activity) is absent, the inputs did not provide it in real "
                "form, and `level = total` rows are region context only (not used for LQs).\n")
-    out += _sources(manifest, inputs, config)
+    out += _sources(manifest, inputs, config, voc)
     out.append("\n## Row ledger\n")
     led = pd.DataFrame([{"file": i["file"].split("/")[-1], "read": i["rows_read"], "used": i["rows_used"],
                          "context rows": i["rows_context"],

@@ -86,7 +86,7 @@ def test_headline_per_federal_district(run, report, divergence):
     regions = run.inputs.regions
     names = regions.loc[regions["kind"] == "federal_district"].set_index("region_code")
     for code in un["federal_district"].unique():
-        assert f"{names.at[code, 'name_ru']} / {names.at[code, 'name_en']}" in set(fd["district"])
+        assert f"{names.at[code, 'name_ru']} / {names.at[code, 'name_en']}" in set(fd["federal district"])
     # Every supported cluster is counted in at least one district.
     sup = pd.read_csv(run.run_dir / "supported_clusters.csv")
     assert fd["aligned"].astype(int).sum() + fd["supported_not_specialised"].astype(int).sum() >= len(sup)
