@@ -86,17 +86,24 @@ def check(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
           format: Optional[str] = typer.Option(None, "--format", "-f", help=_FORMAT_HELP),
           option: Optional[list[str]] = typer.Option(None, "--option", "-o", help=_OPTION_HELP),
           debug: bool = typer.Option(False)) -> None:
-    """Read and validate the inputs without running the pipeline; print the row ledger."""
+    """Read and validate the inputs and the geodata without running the pipeline; print the row ledger."""
+    from mapping.ingest.geocheck import check_geodata
     from mapping.ledger import format_ledger
     from mapping.pipeline import load_inputs
 
     try:
-        inputs = load_inputs(_config(config, input, format, option))
+        cfg = _config(config, input, format, option)
+        inputs = load_inputs(cfg)
+        geo = check_geodata(cfg, inputs.tidy["region_code"])  # registries, labels, boundaries and their fit
     except MappingError as exc:
         _fail(exc, debug)
     for led in inputs.ledgers:
         for line in format_ledger(led.to_dict()):
             typer.echo(line)
+    for line in geo.lines:
+        typer.echo("geodata: " + line)
+    for line in geo.warnings:
+        typer.echo("geodata warning: " + line)
 
 
 @app.command()

@@ -118,6 +118,11 @@ def config_content(config) -> dict:
     out = {k: _content(v) for k, v in raw.items() if k not in _IGNORED_SECTIONS}
     # Files a reader picks up beside an input by default (e.g. VRP.xlsx next to the GVA workbook).
     out["input_sidecars"] = [_content(input_files(inp)[1:]) for inp in config.inputs]
+    # Credits and vocabulary sidecars (<file>.meta.toml) shape the maps and report (mapping/geo/credits.py).
+    from mapping.geo.credits import metadata_path
+
+    files = [getattr(config.geodata, k, None) for k in ("regions", "boundaries", "activities", "supported_clusters")]
+    out["metadata_sidecars"] = [_content(metadata_path(f)) for f in files + [i.path for i in config.inputs] if f]
     if isinstance(out.get("run"), dict):
         out["run"] = {k: v for k, v in out["run"].items() if k not in _IGNORED_RUN_KEYS}
     return out

@@ -23,7 +23,7 @@ from mapping.analysis.evidence import (
     robustness_summary,
     spatial_evidence,
 )
-from mapping.analysis.location_quotient import location_quotient_table
+from mapping.analysis.reference import lq_by_reference
 from mapping.analysis.relatedness import build_groups
 from mapping.analysis.specialisation import specialisation
 from mapping.analysis.timeseries import with_persistence
@@ -191,7 +191,10 @@ def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
     """Location quotients for every indicator x year, and the combined specialisation of the latest year."""
     s = config.specialisation
     known = tables.read_known_totals(s.known_totals) if s.known_totals else None
-    lq, info = location_quotient_table(inputs.tidy, s, activities=inputs.activities, known_totals=known)
+    # Against the whole run, or each region's own country ([specialisation] reference; mapping/analysis/reference.py).
+    lq, info = lq_by_reference(inputs.tidy, s, country_of=dict(zip(inputs.regions["region_code"],
+                                                                   inputs.regions["country"])),
+                               activities=inputs.activities, known_totals=known)
     lq = _with_names(lq, inputs)
     sub = lq.loc[(lq["level"] == s.level) & lq["indicator"].isin(s.indicators)]
     if sub.empty:
