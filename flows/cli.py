@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from mapping.errors import MappingError
+from mapping.errors import MappingError, user_error
 
 DEFAULT_CONFIG = Path("config/default.toml")
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -18,9 +18,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _fail(exc: BaseException, debug: bool) -> None:
-    if debug:
+    """Exit 2 with one paragraph for the user's input, configuration and environment errors (disk full,
+    permissions, memory); anything else, and everything with ``--debug``, keeps its traceback."""
+    err = user_error(exc)
+    if debug or err is None:
         raise exc
-    typer.echo("error: " + " ".join(str(exc).split()), err=True)  # one paragraph
+    typer.echo("error: " + " ".join(str(err).split()), err=True)  # one paragraph
     raise typer.Exit(code=2)
 
 
@@ -36,7 +39,7 @@ class _NoMappingTraceback:
     """Logging filter: the user's input errors are reported in one paragraph, not as a traceback."""
 
     def filter(self, record) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], MappingError):
+        if record.exc_info and user_error(record.exc_info[1]) is not None:
             record.exc_info, record.exc_text = None, None
         return True
 
@@ -65,7 +68,7 @@ def run(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML
     called_at = time.perf_counter()
     try:
         cfg = _config(config, input, format, option)
-    except MappingError as exc:
+    except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.refresh import refresh
@@ -75,7 +78,7 @@ def run(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML
 
     try:
         run_dir = refresh(cfg, called_at=called_at)
-    except MappingError as exc:
+    except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
     typer.echo(f"run written to {run_dir}; published as {Path(cfg.run.output_root) / 'latest'}")
 
@@ -95,7 +98,7 @@ def check(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
         cfg = _config(config, input, format, option)
         inputs = load_inputs(cfg)
         geo = check_geodata(cfg, inputs.tidy["region_code"])  # registries, labels, boundaries and their fit
-    except MappingError as exc:
+    except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
     for led in inputs.ledgers:
         for line in format_ledger(led.to_dict()):
@@ -113,7 +116,7 @@ def serve(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TO
     """Serve the refresh flow as a Prefect deployment on the config's [schedule] cron (runs until Ctrl-C)."""
     try:
         _config(config, None)  # fail here, in one paragraph, on a bad config
-    except MappingError as exc:
+    except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.refresh import serve as serve_refresh

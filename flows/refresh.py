@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 
 from mapping import cache, pipeline
 from mapping.config import RunConfig, load_config
-from mapping.errors import MappingError
+from mapping.errors import user_error
 from mapping.outputs import run_summary
 
 #: Stages that run on the Dask cluster when ``execution.task_runner = "dask"``.
@@ -38,10 +38,8 @@ def _transient(task, task_run, state) -> bool:
     """Retry I/O hiccups, never the user's own input errors (they would fail the same way again)."""
     try:
         state.result()
-    except MappingError:
-        return False
-    except Exception:
-        return True
+    except Exception as exc:  # noqa: BLE001
+        return user_error(exc) is None  # input, configuration, full disk, permissions, memory: never retried
     return True
 
 

@@ -139,11 +139,11 @@ class RoundingSection(_Frozen):
 
 
 class SpecialisationSection(_Frozen):
-    threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0)
+    threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, allow_inf_nan=False)
     #: Size floor: the region's value must be at least this share of the national value (0-1).
     min_share_of_national: float = Field(default=0.0, ge=0, lt=1)
     #: Size floor: the region's value must be at least this (in the indicator's unit).
-    min_value: float = Field(default=0.0, ge=0)
+    min_value: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     #: Indicators that count towards a region x activity being specialised.
     indicators: tuple[str, ...] = ("gva", "shipments")
     #: Boolean rule over indicator names (and / or / not, parentheses). Default: any of ``indicators``.
@@ -181,6 +181,12 @@ class SpecialisationSection(_Frozen):
         if not v:
             raise ValueError("at least one indicator is needed")
         return v
+
+    @model_validator(mode="after")
+    def _combine_names_indicators(self):
+        if self.combine is not None:
+            _check_rule(self.combine, self.indicators)
+        return self
 
 
 class RelatednessSection(_Frozen):
@@ -220,6 +226,16 @@ class SpatialSection(_Frozen):
 class ScheduleSection(_Frozen):
     cron: str = "0 6 1 * *"
     timezone: str = "Europe/Moscow"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        return _check_cron(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        return _check_timezone(v)
 
 
 class ExecutionSection(_Frozen):
@@ -373,3 +389,57 @@ def with_inputs(config: RunConfig, paths: list[Path], *, format: str | None = No
                     for e in exc.errors()]
         raise MappingError("invalid --format/--option: " + "; ".join(problems)) from None
     return config.model_copy(update={"inputs": inputs})
+
+
+# --------------------------------------------------------------------------- checks of single settings
+
+_CRON_ALIASES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+                 "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+
+
+def _check_rule(rule: str, indicators: tuple[str, ...]) -> None:
+    """``combine`` must parse and name only ``indicators`` (an unknown name would silently be false)."""
+    import ast
+
+    try:
+        tree = ast.parse(rule, mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"combine {rule!r} is not a rule of indicator names, and, or, not and parentheses "
+                         f"({exc.msg} at character {exc.offset})") from None
+    allowed = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Name, ast.Load)
+    other = sorted({type(n).__name__ for n in ast.walk(tree) if not isinstance(n, allowed)})
+    if other:
+        raise ValueError(f"combine {rule!r}: only indicator names, and, or, not and parentheses are allowed "
+                         f"(found {', '.join(other)})")
+    unknown = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(indicators))
+    if unknown:
+        raise ValueError(f"combine {rule!r} names {unknown}, which are not in specialisation.indicators "
+                         f"{list(indicators)}; add them there or correct the rule")
+
+
+def _check_cron(cron: str) -> str:
+    """A five-field cron expression (or ``@daily`` and the like), as the scheduler will read it."""
+    import datetime as dt
+
+    from cronsim import CronSim, CronSimError
+
+    expr = _CRON_ALIASES.get(cron.strip().lower(), cron.strip())
+    if any(f.upper() in ("H", "R") or f.upper().startswith(("H(", "R(")) for f in expr.split()):
+        raise ValueError(f"cron {cron!r}: random and hashed fields (H, R) are not supported")
+    try:
+        CronSim(expr, dt.datetime(2020, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"cron {cron!r} is not a valid cron expression ({exc}); e.g. '0 6 1 * *' "
+                         "is 06:00 on the first of each month") from None
+    return cron
+
+
+def _check_timezone(name: str) -> str:
+    """An IANA time zone name such as ``Europe/Moscow``."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"timezone {name!r} is not an IANA time zone name (e.g. 'Europe/Moscow', 'UTC')") from None
+    return name
