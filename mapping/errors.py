@@ -43,8 +43,6 @@ def user_error(exc: BaseException) -> MappingError | None:
     if isinstance(exc, MemoryError):
         return MappingError("out of memory: the input or the analysis needs more memory than this machine or its "
                             "limit allows; aggregate the input, read fewer years, or raise the memory limit")
-    if "No space left on device" in str(exc) or "Disk full" in str(exc):  # GDAL/pyogrio wrap ENOSPC in their own types
-        return MappingError(f"{' '.join(str(exc).split())} (ENOSPC); free disk space or set another run.output_root")
     if isinstance(exc, OSError) and not isinstance(exc, (TimeoutError, ConnectionError)):
         name = _errno.errorcode.get(exc.errno or -1, "")
         if name not in _ENVIRONMENT_ERRNOS:
@@ -58,4 +56,6 @@ def user_error(exc: BaseException) -> MappingError | None:
                 "EROFS": "the file system is read-only; set run.output_root to a writable folder",
                 "ENOTDIR": "a part of the path is a file, not a folder"}.get(name, "check the path and the system limits")
         return MappingError(f"{where}{exc.strerror or exc} ({name}); {hint}")
+    if "No space left on device" in str(exc) or "Disk full" in str(exc):  # GDAL/pyogrio wrap ENOSPC in their own types
+        return MappingError(f"{' '.join(str(exc).split())} (ENOSPC); free disk space or set another run.output_root")
     return None

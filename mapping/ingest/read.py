@@ -25,10 +25,11 @@ through ``config/hs_okved2.csv``).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+import csv
+import zipfile
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import pandas as pd
 
@@ -48,13 +49,17 @@ from mapping.ingest.layouts.customs import _read_customs
 from mapping.ingest.layouts.emiss import _emiss_header, _read_emiss
 from mapping.ingest.layouts.finish import _finish
 from mapping.ingest.layouts.gva import _read_grp, _read_gva
-from mapping.ingest.layouts.text import _SNIFF_LINES, decode_text, sniff_delimiter
+from mapping.ingest.layouts.text import csv_head, decode_text, sniff_delimiter
 from mapping.ingest.layouts.tidy import _read_tidy
 from mapping.ingest.layouts.wide import _read_wide
 from mapping.ingest.values import (
     parse_unit,
 )
 from mapping.schema import TIDY_COLUMNS
+
+#: What parsers raise on content they cannot read (zipfile.BadZipFile is a subclass of Exception, listed).
+_PARSER_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError, ArithmeticError, UnicodeError,
+                  RecursionError, zipfile.BadZipFile, csv.Error, ParseError, pd.errors.ParserError)
 
 FORMATS = ("tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs")
 
@@ -92,7 +97,7 @@ def detect_format(path: str | Path, *, max_bytes: int = 2 * 1024**3) -> str:
             return "cbp"
         text, _ = decode_text(path)
         delim = sniff_delimiter(text)
-        rows = [r for r in csv.reader(io.StringIO("\n".join(text.splitlines()[:_SNIFF_LINES])), delimiter=delim)]
+        rows = csv_head(text, delim, path)
         header = [c.strip().lstrip("\ufeff").casefold() for c in (rows[0] if rows else [])]
         if sum(c in header for c in TIDY_COLUMNS) * 2 >= len(TIDY_COLUMNS):
             return "tidy"  # (a tidy table with a column missing is reported as such)
@@ -131,6 +136,17 @@ def read_input(inp: InputFile, geodata: GeodataSection | None = None) -> InputRe
     """
     geodata = geodata or GeodataSection()
     path = Path(inp.path)
+    try:
+        return _read_input(path, inp, geodata)
+    except (MappingError, MemoryError, OSError):  # OSError: the flow retries what may be transient
+        raise
+    except _PARSER_ERRORS as exc:
+        # A reader met content it does not expect: the file's fault, never retried, reported in one paragraph.
+        raise MappingError(f"{path}: not readable as {inp.format if inp.format != 'auto' else 'a known layout'} "
+                           f"({type(exc).__name__}: {' '.join(str(exc).split())[:300]})") from exc
+
+
+def _read_input(path: Path, inp: InputFile, geodata: GeodataSection) -> InputRead:
     fmt = inp.format if inp.format != "auto" else detect_format(path, max_bytes=inp.max_bytes)
     _guard(path, inp.max_bytes, allow_dir=fmt == "cbp")
     regs = _registries(geodata)

@@ -114,12 +114,41 @@ def validate_tidy(df: pd.DataFrame, path: str | Path, *, first_row: int = 2) -> 
         rows = [f"row {r.source_row}: {r.region_code} x {r.activity_code} x {r.indicator} x {r.year}"
                 for r in d.itertuples()]
         raise MappingError(f"{path}: duplicate year x region x activity x indicator rows: " + format_items(rows))
+    _check_magnitudes(df, path)
     units = df.groupby("indicator")["unit"].unique()
     conflict = units[units.map(len) > 1]
     if not conflict.empty:
         raise MappingError(f"{path}: unit conflict: " + format_items(
             f"indicator '{i}' has units {sorted(u)}" for i, u in conflict.items()))
     return df.reset_index(drop=True)
+
+
+#: Largest value or indicator-year sum accepted: far above any published figure (world GDP is about 1e14 USD,
+#: 1e17 RUB), and far below where sums and the products in the location quotient overflow (about 1e308).
+MAX_PLAUSIBLE = 1e100
+
+
+def _check_magnitudes(df: pd.DataFrame, path: Path) -> None:
+    """Refuse non-finite values and values whose sums would overflow, naming the rows."""
+    import numpy as np
+
+    for col in [c for c in ("value", "value_low", "value_high") if c in df.columns]:
+        v = df[col].to_numpy(dtype=float)
+        bad = np.isinf(v) | (np.abs(np.nan_to_num(v)) > MAX_PLAUSIBLE)
+        if bad.any():
+            rows = [f"row {r}: {float(x):g}" for r, x in zip(df.loc[bad, "source_row"], v[bad])]
+            raise MappingError(f"{path}: column '{col}': implausible value(s), not finite or above {MAX_PLAUSIBLE:g} "
+                               "(sums of them would overflow): " + format_items(rows))
+    with np.errstate(over="ignore"):
+        sums = df.groupby(["indicator", "year"])["value"].sum()
+    over = sums[~np.isfinite(sums) | (sums.abs() > MAX_PLAUSIBLE)]
+    if not over.empty:
+        ind, year = over.index[0]
+        g = df.loc[(df["indicator"] == ind) & (df["year"] == year)]
+        top = g.nlargest(3, "value")
+        raise MappingError(f"{path}: indicator '{ind}' in {year}: the values sum to {over.iloc[0]:g}, beyond "
+                           f"{MAX_PLAUSIBLE:g}; largest: " + format_items(
+                               f"row {r}: {float(v):g}" for r, v in zip(top["source_row"], top["value"])))
 
 
 def _schema_message(path: Path, df: pd.DataFrame, cases: pd.DataFrame) -> str:

@@ -108,7 +108,8 @@ def parse_value(value, *, decimal: str = ".", unit_base: str = "") -> Cell:
         return Cell(math.nan, "unparsed", str(value))
     if isinstance(value, (int, float)):
         v = float(value)
-        return Cell(v, "", str(value)) if math.isfinite(v) else Cell(math.nan, "empty", str(value))
+        # NaN is a missing cell; an infinite number is kept so that the readers refuse it by name.
+        return Cell(math.nan, "empty", str(value)) if math.isnan(v) else Cell(v, "", str(value))
     raw = str(value)
     text = raw.strip()
     if not text:

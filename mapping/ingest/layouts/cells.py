@@ -114,9 +114,11 @@ def parse_cell(value: Any) -> tuple[float, str, str]:
         return 0.0, FLAG_ABSENT, raw
     number = core.replace("\xa0", "").replace(" ", "").replace(",", ".")
     try:
-        return float(number), FLAG_NORMAL, raw
+        v = float(number)
     except ValueError:
         return math.nan, FLAG_UNPARSED, raw
+    # float() also reads "nan", "inf" and "1e999": text like that is no published figure.
+    return (v, FLAG_NORMAL, raw) if math.isfinite(v) else (math.nan, FLAG_UNPARSED, raw)
 
 
 def _parse_year(value: Any) -> tuple[int, str] | None:
@@ -178,6 +180,16 @@ def _open_sheet_rows(path: Path, sheet: str) -> list[tuple]:
             else ""
         raise MappingError(f"{path.name}: not a valid .xlsx workbook{hint}; download the original Excel file "
                            f"(first bytes: {head[:40]!r})")
+    from mapping.ingest.limits import check_workbook_package, mark_formulas, scan_sheet, sheet_member
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            check_workbook_package(path, zf, 2 * 1024**3)
+            member = sheet_member(zf, sheet)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise MappingError(f"{path.name}: not a readable .xlsx workbook: {exc}") from None
+    # Cell count, formulas without values, bad numbers: checked before openpyxl parses the sheet.
+    scan = scan_sheet(path, member, sheet) if member is not None else None
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several types for broken packages
@@ -189,7 +201,14 @@ def _open_sheet_rows(path: Path, sheet: str) -> list[tuple]:
             raise MappingError(f"{path.name}: no sheet {sheet!r}{hint} Available sheets: "
                                + format_items(repr(s) for s in wb.sheetnames))
         ws = wb[sheet]
-        return [tuple(r) for r in ws.iter_rows(values_only=True)]
+        try:
+            rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+            return mark_formulas(rows, scan.formulas_without_value) if scan and scan.formulas_without_value else rows
+        except MappingError:
+            raise
+        except Exception as exc:  # damaged XML or cells: ParseError, ValueError, KeyError...
+            raise MappingError(f"{path.name}, sheet {sheet!r}: the sheet cannot be read "
+                               f"({type(exc).__name__}: {exc}); open and save it again, or download it again") from None
     finally:
         wb.close()
 

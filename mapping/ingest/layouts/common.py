@@ -19,6 +19,7 @@ import pandas as pd
 from mapping.config import GeodataSection, InputFile
 from mapping.errors import MappingError, format_items
 from mapping.ingest import registry as reg
+from mapping.ingest.limits import check_text_memory, check_workbook_package
 from mapping.ingest.values import (
     parse_value,
 )
@@ -128,7 +129,7 @@ def _guard(path: Path, max_bytes: int, *, allow_dir: bool = False) -> None:
         try:
             with zipfile.ZipFile(path) as zf:
                 names = zf.namelist()
-                unpacked = sum(i.file_size for i in zf.infolist())
+                check_workbook_package(path, zf, max_bytes)  # before any member is decompressed
                 bad = zf.testzip() if size < 64 * 1024**2 else None
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise MappingError(f"{path}: the workbook is truncated or damaged ({exc}); download it again") from None
@@ -136,9 +137,8 @@ def _guard(path: Path, max_bytes: int, *, allow_dir: bool = False) -> None:
             raise MappingError(f"{path}: the workbook is damaged (member {bad!r} fails its CRC check); download it again")
         if "xl/workbook.xml" not in names:
             raise MappingError(f"{path}: a ZIP file but not an Excel workbook (no xl/workbook.xml)")
-        if unpacked > max_bytes:
-            raise MappingError(f"{path}: the workbook unpacks to {unpacked} bytes, over the configured limit of "
-                               f"{max_bytes} bytes (max_bytes); refused before loading")
+    elif suffix in _TEXT or suffix == "":
+        check_text_memory(path, size)
 
 
 def _sheetnames(path: Path) -> list[str]:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from mapping.config import InputFile
 from mapping.errors import MappingError, format_items
+from mapping.ingest.limits import FORMULA_MARK
 from mapping.hashing import sha256_path
 from mapping.ingest.layouts.common import (
     CLASSIFICATION_ORDER,
@@ -155,6 +156,13 @@ def _parse_flags(df: pd.DataFrame, inp: InputFile, path: Path, notes: list, drop
             if good:
                 df.at[i, "value"], df.at[i, "flag"] = x.value, x.flag
         still = df["flag"].eq("unparsed")
+        formula = still & df["_raw"].astype(str).str.startswith(FORMULA_MARK)
+        if formula.any():  # refused even with unparsed = 'suppressed': the value exists, it is just not stored
+            raise MappingError(f"{path}: formula cell(s) without a stored value: "
+                               + format_items(_where(r) + f": ={str(r['_raw'])[len(FORMULA_MARK):]}"
+                                              for _, r in df.loc[formula].iterrows())
+                               + "; open the workbook in a spreadsheet program and save it (the values are then "
+                               "stored), or replace the formulas by their values")
         if still.any():
             if inp.unparsed == "suppressed":
                 notes.append(f"{int(still.sum())} text cell(s) read as suppressed (unparsed = 'suppressed')")
@@ -181,6 +189,10 @@ def _parse_flags(df: pd.DataFrame, inp: InputFile, path: Path, notes: list, drop
     if foot.any():
         notes.append(f"footnote markers stripped from {int(foot.sum())} value cell(s): "
                      + ", ".join(sorted(set(df.loc[foot, "footnote"]))))
+    inf = df["value"].abs().eq(math.inf)
+    if inf.any():
+        raise MappingError(f"{path}: value(s) that are not finite numbers: "
+                           + format_items(_where(r) + f": {r['_raw']!r}" for _, r in df.loc[inf].iterrows()))
     neg = df["value"] < 0
     if neg.any():
         raise MappingError(f"{path}: negative value(s) where none is possible: "

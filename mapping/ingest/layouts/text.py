@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mapping.config import InputFile
 from mapping.errors import MappingError
+from mapping.ingest.limits import MAX_COLUMNS
 
 _DELIMITERS = (";", "\t", ",")
 _SNIFF_LINES = 60
@@ -65,7 +66,10 @@ def sniff_delimiter(text: str, delimiter: str | None = None) -> str:
     lines = [l for l in text.splitlines()[:_SNIFF_LINES] if l.strip()]
     best, best_score = ",", (-1.0, 0)
     for d in _DELIMITERS:
-        counts = [len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=d)]
+        try:
+            counts = [len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=d)]
+        except csv.Error:  # e.g. a field over the csv module's limit: not this delimiter
+            continue
         if not counts:
             continue
         mode = max(set(counts), key=counts.count)
@@ -77,6 +81,16 @@ def sniff_delimiter(text: str, delimiter: str | None = None) -> str:
     return best
 
 
+def csv_head(text: str, delimiter: str, path: Path, lines: int = _SNIFF_LINES) -> list[list[str]]:
+    """The first ``lines`` lines split into fields; MappingError (naming the line) where they cannot be."""
+    reader = csv.reader(io.StringIO("\n".join(text.splitlines()[:lines])), delimiter=delimiter)
+    try:
+        return [r for r in reader]
+    except csv.Error as exc:
+        raise MappingError(f"{path}, line {reader.line_num}: not a readable CSV: {exc} (a field longer than "
+                           f"{csv.field_size_limit()} characters or broken quoting)") from None
+
+
 def _text_rows(path: Path, inp: InputFile) -> tuple[list[tuple[int, list[str]]], dict]:
     """Decode and split a text table; returns (line number, fields) pairs and what was detected."""
     text, enc = decode_text(path, inp.encoding)
@@ -85,9 +99,13 @@ def _text_rows(path: Path, inp: InputFile) -> tuple[list[tuple[int, list[str]]],
     rows: list[tuple[int, list[str]]] = []
     try:
         for rec in reader:
+            if len(rec) > MAX_COLUMNS:
+                raise MappingError(f"{path}, line {reader.line_num}: {len(rec)} fields, over the limit of "
+                                   f"{MAX_COLUMNS} columns; not a table this tool reads (check the delimiter)")
             rows.append((reader.line_num, rec))
     except csv.Error as exc:
-        raise MappingError(f"{path}, line {reader.line_num}: not a readable CSV: {exc}") from None
+        raise MappingError(f"{path}, line {reader.line_num}: not a readable CSV: {exc} (a field longer than "
+                           f"{csv.field_size_limit()} characters or broken quoting)") from None
     if not any(any(c.strip() for c in r) for _, r in rows):
         raise MappingError(f"{path}: the file holds no data (only blank lines)")
     return rows, {"encoding": enc, "delimiter": delim, "decimal": inp.decimal or _sniff_decimal(rows, delim)}

@@ -81,6 +81,8 @@ def _tidy_values(df: pd.DataFrame, path: Path, decimal: str, inp: InputFile) -> 
     values, flags, bad = [], [], []
     for row, raw, flag in zip(df["source_row"], df["value"], df["flag"]):
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            if math.isinf(float(raw)):  # a Parquet inf is no number a statistical office publishes
+                bad.append(f"row {row}, column 'value': {raw!r} (not a finite number)")
             values.append(float(raw) if math.isfinite(float(raw)) else None)
             flags.append(flag if values[-1] is not None else (flag or "suppressed"))
             continue
@@ -113,6 +115,8 @@ def _tidy_values(df: pd.DataFrame, path: Path, decimal: str, inp: InputFile) -> 
                     out.append(None)
                     continue
                 if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                    if not math.isfinite(float(raw)):
+                        raise MappingError(f"{path}: row {row}, column {col!r}: not a finite number: {raw!r}")
                     out.append(float(raw))
                     continue
                 v = parse_number(str(raw), decimal)
