@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -12,9 +11,29 @@ import typer
 
 from mapping.errors import MappingError, user_error
 
-DEFAULT_CONFIG = Path("config/default.toml")
+#: None = the bundled config/default.toml (mapping.locations.default_config_path).
+DEFAULT_CONFIG = None
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Regional cluster mapping: location quotients, candidate clusters, divergence maps.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"clustermap {version('clustermap')}")
+        except PackageNotFoundError:  # a checkout on PYTHONPATH without an install
+            from mapping import __version__
+
+            typer.echo(f"clustermap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Regional cluster mapping: location quotients, candidate clusters, divergence maps."""
 
 
 def _fail(exc: BaseException, debug: bool) -> None:
@@ -27,11 +46,13 @@ def _fail(exc: BaseException, debug: bool) -> None:
     raise typer.Exit(code=2)
 
 
-def _config(config: Path, inputs: list[Path] | None, fmt: str | None = None, options: list[str] | None = None):
+def _config(config: Path | None, inputs: list[Path] | None, fmt: str | None = None,
+            options: list[str] | None = None):
     from mapping.config import load_config, with_inputs
     from mapping.ingest.read import parse_options
+    from mapping.locations import default_config_path
 
-    cfg = load_config(config)
+    cfg = load_config(config if config is not None else default_config_path())
     return with_inputs(cfg, inputs, format=fmt, options=parse_options(options)) if inputs else cfg
 
 
@@ -55,23 +76,38 @@ def _quiet_tracebacks() -> None:
 
 _FORMAT_HELP = "Layout of every --input (default: detected): tidy, wide, annex, gva_structure, grp, emiss, cbp, customs."
 _OPTION_HELP = "Reading option for every --input, KEY=VALUE (sheet=2.3., years=2021, indicator=employment, unit=...)."
+_ROOT_HELP = "Output root (default: the config's run.output_root; without --config, ./outputs). Any folder named here is allowed."
 
 
 @app.command()
-def run(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML run configuration."),
+def run(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c",
+                                             help="TOML run configuration (default: the bundled default.toml)."),
         input: Optional[list[Path]] = typer.Option(None, "--input", "-i",
                                                    help="Input file(s) replacing the config's inputs."),
         format: Optional[str] = typer.Option(None, "--format", "-f", help=_FORMAT_HELP),
         option: Optional[list[str]] = typer.Option(None, "--option", "-o", help=_OPTION_HELP),
+        output_root: Optional[Path] = typer.Option(None, "--output-root", help=_ROOT_HELP),
         debug: bool = typer.Option(False, help="Show the full traceback on errors.")) -> None:
-    """Run the refresh flow and publish outputs/latest."""
+    """Run the refresh flow and publish <output root>/latest (other configs: <output root>/<name>/latest)."""
+    from flows import reaper, startup
+    from flows.prepare import prepare_run
+
     called_at = time.perf_counter()
-    try:
-        cfg = _config(config, input, format, option)
+    try:  # configuration, output folder and inputs, all before Prefect starts
+        prepared = prepare_run(config, input, format=format, options=option, output_root=output_root)
     except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    for note in prepared.notes:
+        typer.echo(note)
+    cfg = prepared.config
+    startup.prefect_environment(prepared.top_root, cfg.execution.prefect_startup_timeout_seconds)
+    reaper.watch()  # Prefect's server dies with this command, even on kill -9
     from flows.refresh import refresh
+
+    try:
+        startup.start_api()
+    except MappingError as exc:
+        _fail(exc, debug)
 
     if not debug:
         _quiet_tracebacks()
@@ -84,7 +120,7 @@ def run(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML
 
 
 @app.command()
-def check(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
+def check(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
           input: Optional[list[Path]] = typer.Option(None, "--input", "-i"),
           format: Optional[str] = typer.Option(None, "--format", "-f", help=_FORMAT_HELP),
           option: Optional[list[str]] = typer.Option(None, "--option", "-o", help=_OPTION_HELP),
@@ -110,15 +146,20 @@ def check(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
 
 
 @app.command()
-def serve(config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML run configuration."),
+def serve(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML run configuration."),
           name: Optional[str] = typer.Option(None, help="Deployment name (default: the config's run.name)."),
           debug: bool = typer.Option(False, help="Show the full traceback on errors.")) -> None:
     """Serve the refresh flow as a Prefect deployment on the config's [schedule] cron (runs until Ctrl-C)."""
+    from flows import reaper, startup
+    from mapping.locations import default_config_path
+
     try:
-        _config(config, None)  # fail here, in one paragraph, on a bad config
+        cfg = _config(config, None)  # fail here, in one paragraph, on a bad config
     except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    config = config if config is not None else default_config_path()
+    startup.prefect_environment(Path(cfg.run.output_root), cfg.execution.prefect_startup_timeout_seconds)
+    reaper.watch()  # the local Prefect server dies with this command, even on kill -9
     from flows.refresh import serve as serve_refresh
 
     serve_refresh(config, name=name)

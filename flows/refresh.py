@@ -163,6 +163,19 @@ def _publish_artifacts(run_dir: Path, logger) -> None:
         logger.warning("could not create the run's artifacts: %s", exc)
 
 
+def _apply_retention(plan: cache.RefreshPlan, logger) -> None:
+    """Keep the output root's last ``execution.keep_runs`` runs and the cache entries they use."""
+    from mapping.outputs.retention import apply_retention
+
+    try:
+        out = apply_retention(Path(plan.config.run.output_root), plan.config.execution.keep_runs, plan.cache_dir)
+    except OSError as exc:  # the run is published; clean-up must not fail it
+        logger.warning("could not remove old runs: %s", exc)
+        return
+    if out.runs or out.cache_entries:
+        logger.info("retention: %s", out.summary())
+
+
 @flow(name="refresh", log_prints=False)
 def refresh(config: RunConfig | str, called_at: float | None = None) -> Path:
     """Refresh the cluster map from the configured inputs and publish it to ``outputs/latest``.
@@ -207,6 +220,7 @@ def refresh(config: RunConfig | str, called_at: float | None = None) -> Path:
     t = time.perf_counter()
     _publish_artifacts(run_dir, logger)
     timings["artifacts"] = round(time.perf_counter() - t, 3)
+    _apply_retention(plan, logger)
     cache.log_refresh(plan.config.run.output_root, run_dir, timings, reused)
     logger.info("published %s -> %s (%s)", latest, run_dir.name, timings)
     return run_dir

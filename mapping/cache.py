@@ -46,7 +46,7 @@ import mapping
 from mapping.hashing import sha256_file, sha256_path
 
 __all__ = ["STAGES", "RefreshPlan", "OutputReuse", "code_version", "tree_digest", "config_content", "stage_keys",
-           "plan_refresh", "run_stage", "write_run", "log_refresh", "CACHE_DIR"]
+           "plan_refresh", "has_entry", "run_stage", "write_run", "log_refresh", "CACHE_DIR"]
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,12 @@ def tree_digest(package: Path, *, version: str = "") -> str:
     """SHA-256 over every ``.py`` file of ``package`` (all subpackages) and the reference tables beside it."""
     h = hashlib.sha256(version.encode())
     files = sorted(package.rglob("*.py"))
-    files += sorted((package.parent / "geodata").glob("*.csv")) + sorted((package.parent / "config").glob("*.csv"))
+    for folder in ("geodata", "config"):  # beside the package in a checkout, package data when installed
+        tables = package.parent / folder if (package.parent / folder).is_dir() else package / "_bundled" / folder
+        files += sorted(tables.glob("*.csv"))
     for path in files:
-        h.update(path.relative_to(package.parent).as_posix().encode() + b"\0" + path.read_bytes())
+        name = path.relative_to(package.parent).as_posix().replace("mapping/_bundled/", "")
+        h.update(name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -211,6 +214,11 @@ def _prune(folder: Path, max_entries: int) -> None:
     entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     for p in entries[max_entries:]:
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def has_entry(plan: RefreshPlan, stage: str) -> bool:
+    """True when ``stage`` has a stored result for this plan's key (it would be reused)."""
+    return plan.cache_dir is not None and (plan.cache_dir / stage / f"{plan.keys[stage]}.pkl").is_file()
 
 
 def run_stage(plan: RefreshPlan, stage: str, fn: Callable[..., Any], *args: Any,

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from mapping.errors import MappingError
+from mapping.locations import REPO_ROOT, bundled_path
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -32,7 +33,6 @@ __all__ = [
 DEFAULT_THRESHOLD = 2.0
 #: Indicators the pipeline knows; others are accepted but reported as extensions.
 KNOWN_INDICATORS = ("employment", "revenue", "exports", "gva", "establishments", "rd_expenditure", "shipments", "payroll")
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class _Frozen(BaseModel):
@@ -107,11 +107,11 @@ class RunSection(_Frozen):
 
 class GeodataSection(_Frozen):
     country: str = "RU"
-    regions: Path = REPO_ROOT / "geodata" / "regions.csv"
-    region_labels: Path = REPO_ROOT / "geodata" / "region_labels.csv"
-    activities: Path = REPO_ROOT / "geodata" / "activities.csv"
-    boundaries: Path = REPO_ROOT / "geodata" / "ru_regions.gpkg"
-    supported_clusters: Path | None = REPO_ROOT / "geodata" / "supported_clusters.csv"
+    regions: Path = bundled_path("geodata", "regions.csv")
+    region_labels: Path = bundled_path("geodata", "region_labels.csv")
+    activities: Path = bundled_path("geodata", "activities.csv")
+    boundaries: Path = bundled_path("geodata", "ru_regions.gpkg")
+    supported_clusters: Path | None = bundled_path("geodata", "supported_clusters.csv")
     #: Which level of nested units to keep: the okrugs and remainders ("parts") or their parents.
     nested_units: Literal["parts", "parents"] = "parts"
     #: Tolerance for neighbour detection, in degrees (regions are quantised separately).
@@ -252,6 +252,11 @@ class ExecutionSection(_Frozen):
     cache_entries: int = Field(default=8, ge=1)
     download_timeout_seconds: float = Field(default=60.0, gt=0)
     download_retries: int = Field(default=3, ge=0)
+    #: Seconds Prefect's local (ephemeral) API may take to start; a busy 2-CPU machine needs 30-50 s.
+    #: PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, when set, wins (see flows/startup.py).
+    prefect_startup_timeout_seconds: float = Field(default=180.0, gt=0)
+    #: Complete runs kept per output folder (older ones and the cache entries only they used are removed).
+    keep_runs: int = Field(default=5, ge=1)
 
 
 class MapsSection(_Frozen):
@@ -307,12 +312,23 @@ class RunConfig(_Frozen):
 
 
 def _resolve_paths(data: dict, base: Path) -> dict:
-    """Make every relative path in the raw TOML absolute against ``base``."""
-    def fix(p):
+    """Make every relative path in the raw TOML absolute against ``base``.
+
+    A relative path with nothing at ``base`` is tried against the bundled ``config/`` folder, so a copy
+    of ``config/default.toml`` placed anywhere still finds the bundled registries and data.
+    """
+    fallback = bundled_path("config")
+
+    def fix(p, keep_missing=False):
         if isinstance(p, str) and p.lower().startswith(("http://", "https://")):
             return p  # a URL input (mapping/ingest/fetch.py)
         path = Path(p).expanduser()
-        return str(path if path.is_absolute() else (base / path).resolve())
+        if path.is_absolute():
+            return str(path)
+        here = (base / path).resolve()
+        if not keep_missing and not here.exists() and (fallback / path).resolve().exists():
+            return str((fallback / path).resolve())
+        return str(here)
 
     data = dict(data)
     if "inputs" in data:
@@ -327,11 +343,22 @@ def _resolve_paths(data: dict, base: Path) -> dict:
             sec = dict(data[section])
             for k in keys:
                 if isinstance(sec.get(k), str):
-                    sec[k] = fix(sec[k])
+                    sec[k] = fix(sec[k], keep_missing=k == "output_root")
                 elif isinstance(sec.get(k), list):
                     sec[k] = [fix(x) if isinstance(x, str) else x for x in sec[k]]
             data[section] = sec
     return data
+
+
+def _require_geodata(raw: dict, path: Path) -> None:
+    """Name the key to set when a registry or boundary file named by the config is nowhere to be found."""
+    geo = raw.get("geodata")
+    for key, value in (geo.items() if isinstance(geo, dict) else ()):
+        if key in ("regions", "region_labels", "activities", "boundaries", "supported_clusters") \
+                and isinstance(value, str) and not Path(value).exists():
+            raise MappingError(f"{path}: [geodata] {key}: no file at {value} (relative paths are resolved beside "
+                               f"the config, then against the bundled {bundled_path('config')}); set [geodata] "
+                               f"{key} in the config to the file's path")
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -362,6 +389,7 @@ def load_config(path: str | Path) -> RunConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: not valid TOML: {exc}") from None
     raw = _resolve_paths(raw, path.parent.resolve())
+    _require_geodata(raw, path)
     raw["source_path"] = str(path.resolve())
     try:
         return RunConfig.model_validate(raw)

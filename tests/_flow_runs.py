@@ -35,7 +35,8 @@ class FlowRun:
 def config_for(output_root: Path, **sections):
     """``config/default.toml`` writing to ``output_root``; ``sections`` update whole config sections."""
     cfg = load_config(DEFAULT_CONFIG)
-    update = {"run": cfg.run.model_copy(update={"output_root": Path(output_root)})}
+    update = {"run": cfg.run.model_copy(update={"output_root": Path(output_root)}),
+              "execution": cfg.execution.model_copy(update={"keep_runs": 100})}  # tests compare earlier runs
     for name, values in sections.items():
         update[name] = getattr(cfg, name).model_copy(update=values)
     return cfg.model_copy(update=update)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from mapping.errors import MappingError, format_items
 from mapping.ingest import regschema
+from mapping.locations import bundled_path
 
 __all__ = [
     "GEODATA_DIR",
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 #: Default folder of the registries.
-GEODATA_DIR = Path(__file__).resolve().parents[2] / "geodata"
+GEODATA_DIR = bundled_path("geodata")
 REGION_COLUMNS = ["region_code", "kind", "iso_3166_2", "okato", "name_ru", "name_en", "federal_district",
                   "parent_code", "boundary_codes", "has_boundary", "note"]
 REGION_LABEL_COLUMNS = ["region_code", "label", "source"]

@@ -11,15 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mapping.config import REPO_ROOT, InputFile
+from mapping.config import InputFile
 from mapping.errors import MappingError, format_items
+from mapping.locations import bundled_path
 from mapping.ingest.layouts.common import _Cells, _Registries
 from mapping.ingest.layouts.text import _csv_note, _text_rows
 from mapping.ingest.values import (
     parse_value,
 )
 
-DEFAULT_CONCORDANCE = REPO_ROOT / "config" / "hs_okved2.csv"
+DEFAULT_CONCORDANCE = bundled_path("config", "hs_okved2.csv")
 _HS_ROMAN = re.compile(r"^(?:раздел|section)?\s*([IVXLCivxlc]{1,5})$")
 
 
