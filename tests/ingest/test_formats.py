@@ -342,7 +342,7 @@ def test_cli_run_bad_input_leaves_latest_untouched(tmp_path, prefect_harness):
     cfg.write_text(default.replace('output_root = "../outputs"', f'output_root = "{root}"')
                    .replace('"../', f'"{REPO_ROOT}/'), encoding="utf-8")
     bad = Path(__file__).resolve().parents[1] / "data" / "malformed" / "tidy_unknown_region.csv"
-    res = CliRunner().invoke(app, ["run", "--config", str(cfg), "--input", str(bad)])
+    res = CliRunner().invoke(app, ["run", "--config", str(cfg), "--input", str(bad), "--output-root", str(root)])
     assert res.exit_code == 2
     assert "Traceback" not in res.output
     assert "error: " in res.output and "unknown region label(s): 'Татарстанская область'" in res.output
