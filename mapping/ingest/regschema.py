@@ -193,8 +193,10 @@ def region_label_index(registry: pd.DataFrame, labels_table: pd.DataFrame, key) 
     """Index every way a region may be named in a source: its name, its code and its label variants.
 
     Every ``region_code`` of the registry, every name (``name``/``name_ru`` column) and every row of
-    the label table is a label of its unit. A key reached from two units is an error that says
-    where each side comes from (file, column or row), e.g. a name equal to another unit's code.
+    the label table is a label of its unit. A name shared by a unit and a group, parent or country
+    above it (a country of one region) means the finest of them. Any other key reached from two
+    units is an error that says where each side comes from (file, column or row), e.g. a name equal
+    to another unit's code.
 
     Parameters
     ----------
@@ -223,12 +225,36 @@ def region_label_index(registry: pd.DataFrame, labels_table: pd.DataFrame, key) 
                 enumerate(zip(registry["name_ru"], registry["region_code"])) if n]
     entries += [(lab, c, f"{lab_file} row {i + 2}") for i, (lab, c) in
                 enumerate(zip(labels_table["label"], labels_table["region_code"]))]
+    up = {c: {g for g in (fd, p, ctry) if g and g != c} for c, fd, p, ctry in
+          zip(registry["region_code"], registry["federal_district"], registry["parent_code"],
+              registry["country"] if "country" in registry.columns else registry["parent_code"])}
+
+    def above(code: str, other: str) -> bool:  # is ``other`` a group, parent or country of ``code``?
+        seen, todo = set(), list(up.get(code, ()))
+        while todo:
+            c = todo.pop()
+            if c == other:
+                return True
+            if c not in seen:
+                seen.add(c)
+                todo += list(up.get(c, ()))
+        return False
+
     index: dict[str, tuple[str, str]] = {}
     clashes = []
     for label, code, origin in entries:
         k = key(label)
         first = index.setdefault(k, (code, origin))
-        if first[0] != code:
+        if first[0] == code:
+            continue
+        is_code = "column region_code" in origin or "column region_code" in first[1]
+        # A name shared along one chain (a country with one region, "Luxembourg" for LU, LU0, LU00) means
+        # the finest unit, which is what the data are about; unrelated units sharing a label are an error.
+        if not is_code and above(code, first[0]):
+            index[k] = (code, origin)
+        elif not is_code and above(first[0], code):
+            pass
+        else:
             clashes.append(f"{label!r} -> {first[0]} ({first[1]}) and {code} ({origin})")
     if clashes:
         raise MappingError("a region label maps to two units (a name, code or variant may mean one unit only; "

@@ -23,6 +23,22 @@ SUPPORTED_REGISTRY_COLUMNS = ["cluster_id", "programme", "name_ru", "name_en", "
                               "specialisation_ru", "specialisation_en", "source"]
 
 
+#: Columns a supported-cluster registry must have; the others of SUPPORTED_REGISTRY_COLUMNS default to empty.
+SUPPORTED_REQUIRED = ["cluster_id", "name_ru", "region_codes", "classification", "activity_codes"]
+
+
+def _neutral_supported(df: pd.DataFrame) -> pd.DataFrame:
+    """Country-neutral column names (``name``, ``specialisation``) and defaults for optional columns."""
+    aliases = {"name": "name_ru", "specialisation": "specialisation_ru"}
+    df = df.rename(columns={k: v for k, v in aliases.items() if k in df.columns and v not in df.columns})
+    if not set(SUPPORTED_REQUIRED) <= set(df.columns):
+        return df  # the caller names what is missing
+    for col in SUPPORTED_REGISTRY_COLUMNS:
+        if col not in df.columns:
+            df[col] = df["name_ru"] if col == "name_en" else ""
+    return df
+
+
 def load_supported_clusters(path: str | Path, *, region_codes: set[str], activity_codes: dict[str, set[str]]
                             ) -> pd.DataFrame:
     """Read and validate a supported-cluster registry.
@@ -47,7 +63,7 @@ def load_supported_clusters(path: str | Path, *, region_codes: set[str], activit
         Missing columns, duplicate ids, unknown region or activity codes (file, row, value).
     """
     path = Path(path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = _neutral_supported(pd.read_csv(path, dtype=str, keep_default_na=False))
     missing = [c for c in SUPPORTED_REGISTRY_COLUMNS if c not in df.columns]
     if missing:
         raise MappingError(f"{path}: missing column(s) {missing}")
