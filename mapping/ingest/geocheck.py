@@ -79,10 +79,11 @@ def check_geodata(config, data_codes=None) -> GeodataCheck:
     r = regions.set_index("region_code")
     problems = []
     referenced: set[str] = set()
+    analysed = set(codes)
     for code in r.index:
         parts = [p for p in str(r.at[code, "boundary_codes"] or "").split(";") if p]
         referenced |= set(parts)
-        if r.at[code, "has_boundary"] and r.at[code, "kind"] in ("subject", "remainder"):
+        if code in analysed and r.at[code, "has_boundary"] and r.at[code, "kind"] in ("subject", "remainder"):
             missing = [p for p in parts if p not in ids]
             if missing:
                 problems.append(f"region {code}: boundary id(s) {', '.join(missing)} not in {where}")
