@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine, table, timeit  # noqa: E402
 
 from mapping.analysis.fastlq import dense_lq, dense_relatedness  # noqa: E402
-from mapping.analysis.relatedness import group_activities  # noqa: E402
+from mapping.analysis.grouping import group_activities  # noqa: E402
 
 R, A = 3000, 1000
 INDICATORS = ["employment", "revenue", "exports"]

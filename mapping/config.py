@@ -204,8 +204,25 @@ class RelatednessSection(_Frozen):
     colocation_weight: float = Field(default=1.0, ge=0)
     hierarchy_weight: float = Field(default=0.0, ge=0)
     io_weight: float = Field(default=0.0, ge=0)
-    #: CSV ``from_code, to_code, value`` of intermediate flows between activities (optional).
+    #: CSV ``from_code, to_code, value`` of intermediate flows between activities (optional;
+    #: geodata/io_*.csv, built by scripts/build_io_tables.py).
     io_table: Path | None = None
+    #: CSV ``io_code, activity_code``: the classification codes of each input-output industry (optional;
+    #: without it the table's codes are the run's activity codes).
+    io_concordance: Path | None = None
+    #: "auto": weights of the sources and k chosen on held-out evidence (split-half co-location,
+    #: input-output links left out; mapping/analysis/validation.py); "config": the weights above.
+    weights: Literal["config", "auto"] = "config"
+    #: "rank": each source on its percentile scale before the weighted mean; "raw": values as they are.
+    combine_scale: Literal["raw", "rank"] = "raw"
+    #: Development level partialled out of co-location: log(numerator / denominator) of the regions'
+    #: totals of two indicators (e.g. gva / employment = GVA per worker); empty = none.
+    development_numerator: str = ""
+    development_denominator: str = ""
+    #: Permutations of each null (activity labels; regions within activity, at most 19 above 200 activities).
+    null_permutations: int = Field(default=99, ge=0)
+    #: Candidates join only activities at least as related as this quantile of all pairs (random pairs).
+    link_quantile: float = Field(default=0.5, ge=0, le=1)
     #: Bootstrap resamples of regions for the grouping's stability (0 = skip).
     stability_resamples: int = Field(default=50, ge=0)
     #: Fixed mapping of activities to cluster categories: CSV ``activity_code, category`` and/or inline.
@@ -338,7 +355,7 @@ def _resolve_paths(data: dict, base: Path) -> dict:
                           if isinstance(i, dict) else i for i in data["inputs"]]
     for section, keys in (("geodata", ("regions", "region_labels", "activities", "boundaries", "supported_clusters")),
                           ("run", ("output_root",)), ("specialisation", ("known_totals",)),
-                          ("relatedness", ("io_table", "categories"))):
+                          ("relatedness", ("io_table", "io_concordance", "categories"))):
         if isinstance(data.get(section), dict):
             sec = dict(data[section])
             for k in keys:

@@ -23,10 +23,11 @@ from mapping.analysis.evidence import (
     robustness_summary,
     spatial_evidence,
 )
+from mapping.analysis.grouping import build_groups
 from mapping.analysis.reference import lq_by_reference
-from mapping.analysis.relatedness import build_groups
 from mapping.analysis.specialisation import specialisation
 from mapping.analysis.timeseries import with_persistence
+from mapping.analysis.validation_report import relatedness_methods_section
 from mapping.config import RunConfig
 from mapping.errors import MappingError
 from mapping.geo import boundaries as bnd
@@ -185,6 +186,8 @@ class Analysis:
     level: str
     #: What the uncertainty step did (mapping.analysis.location_quotient.location_quotient_table).
     uncertainty: dict = field(default_factory=dict)
+    #: Regional totals (``level == "total"`` rows of the inputs), e.g. for development level.
+    totals: pd.DataFrame | None = None
 
 
 def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
@@ -205,7 +208,8 @@ def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
     classification = str(sub["classification"].iloc[0])
     spec = specialisation(lq.loc[lq["year"] == year], indicators=s.indicators, rule=s.combine, level=s.level)
     spec = with_persistence(spec, lq, indicators=s.indicators, rule=s.combine, level=s.level)
-    return Analysis(lq=lq, spec=spec, year=year, classification=classification, level=s.level, uncertainty=info)
+    return Analysis(lq=lq, spec=spec, year=year, classification=classification, level=s.level, uncertainty=info,
+                    totals=inputs.tidy.loc[inputs.tidy["level"] == "total"].reset_index(drop=True))
 
 
 def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
@@ -223,14 +227,23 @@ def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
 
 def compute_activity_groups(analysis: Analysis, config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Relatedness matrix and co-location groups (with their validation evidence)."""
-    # Co-location (+ hierarchy / input-output when weighted), grouping, stability, fixed categories.
+    # Co-location (development level partialled out), input-output links, hierarchy; weights and k
+    # chosen on held-out evidence when configured; nulls; fixed categories (mapping/analysis/grouping.py).
     rc = config.relatedness
+    control = None
+    if rc.development_numerator and rc.development_denominator and analysis.totals is not None:
+        control = tables.development_level(analysis.totals, rc.development_numerator, rc.development_denominator,
+                                           year=analysis.year)
+        control = control if len(control) else None
+    use_io = rc.io_table is not None and (rc.io_weight > 0 or rc.weights == "auto")
     return build_groups(analysis.lq, rc, year=analysis.year, level=analysis.level,
                         classification=analysis.classification,
                         activities=(reg.load_activity_registry(config.geodata.activities)
-                                    if rc.hierarchy_weight > 0 else None),
-                        io_table=tables.read_io_table(rc.io_table) if rc.io_weight > 0 and rc.io_table else None,
-                        categories=tables.read_categories(rc.categories, rc.fixed_categories),
+                                    if rc.hierarchy_weight > 0 or use_io or rc.weights == "auto" else None),
+                        io_table=tables.read_io_table(rc.io_table) if use_io else None,
+                        io_concordance=(tables.read_io_concordance(rc.io_concordance)
+                                        if use_io and rc.io_concordance else None),
+                        control=control, categories=tables.read_categories(rc.categories, rc.fixed_categories),
                         seed=config.run.seed)
 
 
@@ -383,6 +396,7 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
         manifest["stage_cache"] = reuse.manifest_entry()
     report = render_report(manifest, built, inputs, analysis, config)
     report += robustness_section(manifest, built, analysis, config)  # certain vs possible, stability, hot spots
+    report += relatedness_methods_section(groups.attrs, matrix.attrs)  # weights, k, nulls, development level
     if reuse is not None:
         report += reuse.report_section()
     (tmp / "report.md").write_text(report, encoding="utf-8")

@@ -24,7 +24,7 @@ def candidate_clusters(spec: pd.DataFrame, groups: pd.DataFrame, neighbours: pd.
         Output of :func:`mapping.analysis.specialisation.specialisation` for one year, classification and
         level: ``region_code, activity_code, specialised, lq_max, indicators_specialised``.
     groups : DataFrame
-        ``activity_code, group_id`` (output of :func:`mapping.analysis.relatedness.group_activities`).
+        ``activity_code, group_id`` (output of :func:`mapping.analysis.grouping.group_activities`).
         Activities without a group (not in the relatedness matrix) form singleton groups named
         ``S-<code>``.
     neighbours : DataFrame

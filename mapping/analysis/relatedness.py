@@ -1,4 +1,4 @@
-"""Co-location relatedness between activities and their grouping into co-location groups.
+"""Relatedness between activities: co-location across regions, closeness in the classification, and their combination.
 
 Activities are related when their activity concentrates in the same regions. Three measures:
 
@@ -11,20 +11,23 @@ Activities are related when their activity concentrates in the same regions. Thr
 ``proximity``
     Co-specialisation proximity (Hidalgo et al. 2007): ``min(P(j | k), P(k | j))`` where
     P(j | k) is the share of regions with LQ >= 1 in k that also have LQ >= 1 in j.
+
+Where regions differ strongly in development level, every activity whose share rises or falls with
+productivity looks related to every other such activity (public services in poorer regions, finance
+in richer ones). :func:`relatedness` therefore accepts a regional ``control`` (e.g. log GVA per
+worker) that is partialled out of each activity's LQ profile before co-location is measured.
+Grouping lives in :mod:`mapping.analysis.grouping`, input-output links in
+:mod:`mapping.analysis.iorelatedness`, validation against nulls in :mod:`mapping.analysis.validation`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import AgglomerativeClustering, SpectralClustering
-from sklearn.metrics import silhouette_samples, silhouette_score
-
 from mapping.errors import MappingError
 
-__all__ = ["MEASURES", "METHODS", "relatedness", "group_activities", "describe_grouping", "hierarchy_closeness",
-           "io_relatedness", "combine_relatedness", "grouping_stability", "agreement",
-           "build_groups", "source_contributions"]
+__all__ = ["MEASURES", "METHODS", "relatedness", "colocation_wide", "matrix_from_wide", "partial_out",
+           "hierarchy_closeness", "combine_relatedness", "rank_scale", "agreement"]
 
 MEASURES = ("correlation", "cosine", "proximity")
 METHODS = ("agglomerative", "spectral")
@@ -33,7 +36,8 @@ PROXIMITY_LQ = 1.0
 
 
 def relatedness(lq: pd.DataFrame, *, indicator: str, level: str = "section", year: int | None = None,
-                measure: str = "correlation", min_regions: int = 5) -> pd.DataFrame:
+                measure: str = "correlation", min_regions: int = 5, control: pd.Series | None = None,
+                regions: list[str] | None = None) -> pd.DataFrame:
     """Activity x activity relatedness from co-location across regions.
 
     Parameters
@@ -50,6 +54,13 @@ def relatedness(lq: pd.DataFrame, *, indicator: str, level: str = "section", yea
         See the module docstring.
     min_regions : int
         Pairs observed together in fewer regions get relatedness 0 (too little evidence).
+    control : Series, optional
+        Region code -> a regional covariate (e.g. log GVA per worker) partialled out of every
+        activity's LQ profile before the measure is taken (:func:`partial_out`); regions without a
+        value are left out. ``attrs["control_r2"]`` then holds each activity's share of LQ variance
+        the control explains.
+    regions : list of str, optional
+        Use only these regions (e.g. one half of a split for validation).
 
     Returns
     -------
@@ -63,6 +74,31 @@ def relatedness(lq: pd.DataFrame, *, indicator: str, level: str = "section", yea
     MappingError
         Unknown measure, or fewer than 3 activities or ``min_regions`` regions with data.
     """
+    wide = colocation_wide(lq, indicator=indicator, level=level, year=year, measure=measure)
+    year = int(wide.attrs["year"])
+    if regions is not None:
+        wide = wide.loc[wide.index.isin(regions)]
+    r2 = None
+    if control is not None:
+        z = control.reindex(wide.index)
+        wide = wide.loc[z.notna().to_numpy()]
+        x, r2 = partial_out(wide.to_numpy(dtype=float), z.dropna().to_numpy(dtype=float))
+        wide = pd.DataFrame(x, index=wide.index, columns=wide.columns)
+    if wide.shape[1] < 3 or wide.shape[0] < min_regions:
+        raise MappingError(f"relatedness: need at least 3 activities and {min_regions} regions with data for "
+                           f"{indicator!r} in {year}; got {wide.shape[1]} activities, {wide.shape[0]} regions")
+    mat = matrix_from_wide(wide.to_numpy(dtype=float), measure, min_regions)
+    out = pd.DataFrame(mat, index=wide.columns, columns=wide.columns)
+    out.index.name = "activity_code"
+    out.attrs.update(measure=measure, indicator=indicator, year=year, level=level, n_regions=int(wide.shape[0]))
+    if r2 is not None:
+        out.attrs["control_r2"] = {c: round(float(v), 4) for c, v in zip(wide.columns, r2)}
+    return out
+
+
+def colocation_wide(lq: pd.DataFrame, *, indicator: str, level: str, year: int | None = None,
+                    measure: str = "correlation") -> pd.DataFrame:
+    """Regions x activities LQ frame of one indicator, level and year (NaN = no data); ``attrs["year"]``."""
     if measure not in MEASURES:
         raise MappingError(f"relatedness measure {measure!r} is not one of {MEASURES}")
     sub = lq.loc[(lq["indicator"] == indicator) & (lq["level"] == level)]
@@ -76,17 +112,34 @@ def relatedness(lq: pd.DataFrame, *, indicator: str, level: str = "section", yea
     # mostly measure region size and make every activity look related.
     wide = sub.pivot_table(index="region_code", columns="activity_code", values="lq", dropna=False)
     wide = wide.sort_index(axis=1)
-    if wide.shape[1] < 3 or wide.shape[0] < min_regions:
-        raise MappingError(f"relatedness: need at least 3 activities and {min_regions} regions with data for "
-                           f"{indicator!r} in {year}; got {wide.shape[1]} activities, {wide.shape[0]} regions")
-    mat = _matrix_from_wide(wide.to_numpy(dtype=float), measure, min_regions)
-    out = pd.DataFrame(mat, index=wide.columns, columns=wide.columns)
-    out.index.name = "activity_code"
-    out.attrs.update(measure=measure, indicator=indicator, year=year, level=level, n_regions=int(wide.shape[0]))
-    return out
+    wide.attrs["year"] = year
+    return wide
 
 
-def _matrix_from_wide(x: np.ndarray, measure: str, min_regions: int) -> np.ndarray:
+def partial_out(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals of each column of ``x`` (regions x activities, NaN = no data) on ``[1, z]``.
+
+    Each column uses its own observed rows. Returns the residuals (NaN kept) and each column's R²
+    (share of its variance the covariate explains; NaN for a column with fewer than 3 rows).
+    """
+    x = np.asarray(x, dtype=float)
+    z = np.asarray(z, dtype=float)
+    ok = ~np.isnan(x)
+    n = ok.sum(axis=0)
+    zz = np.where(ok, z[:, None], 0.0)
+    xx = np.where(ok, x, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mz, mx = zz.sum(axis=0) / n, xx.sum(axis=0) / n
+        dz = np.where(ok, z[:, None] - mz, 0.0)
+        dx = np.where(ok, x - mx, 0.0)
+        szz, sxz, sxx = (dz * dz).sum(axis=0), (dz * dx).sum(axis=0), (dx * dx).sum(axis=0)
+        beta = np.where(szz > 0, sxz / szz, 0.0)
+        r2 = np.where((sxx > 0) & (n >= 3), beta * sxz / sxx, np.nan)
+    res = np.where(ok, dx - beta * dz, np.nan)
+    return res, r2
+
+
+def matrix_from_wide(x: np.ndarray, measure: str, min_regions: int) -> np.ndarray:
     """Relatedness matrix from a regions x activities array of LQs (NaN = no data)."""
     present = ~np.isnan(x)
     together = present.T.astype(int) @ present.astype(int)
@@ -108,136 +161,6 @@ def _matrix_from_wide(x: np.ndarray, measure: str, min_regions: int) -> np.ndarr
     mat = np.nan_to_num(mat, nan=0.0)
     np.fill_diagonal(mat, 1.0)
     return mat
-
-
-def _fit(rel: np.ndarray, method: str, k: int, seed: int) -> np.ndarray:
-    """Labels of ``k`` groups on a relatedness matrix (distance ``1 - relatedness`` clipped at 0)."""
-    if method == "agglomerative":
-        dist = np.clip(1.0 - rel, 0.0, None)
-        np.fill_diagonal(dist, 0.0)
-        model = AgglomerativeClustering(n_clusters=k, metric="precomputed", linkage="average")
-        return model.fit_predict(dist)
-    aff = np.clip(rel, 0.0, None)
-    model = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=seed, assign_labels="discretize")
-    return model.fit_predict(aff)
-
-
-def group_activities(matrix: pd.DataFrame, *, method: str = "agglomerative", n_groups: int | str = "auto",
-                     min_groups: int = 3, max_groups: int = 8, seed: int = 42) -> pd.DataFrame:
-    """Group activities into co-location groups and report the evidence for each membership.
-
-    The number of groups, when ``"auto"``, is the k in ``[min_groups, max_groups]`` with the best
-    mean silhouette on the distance ``1 - relatedness`` (ties: the smaller k).
-
-    Parameters
-    ----------
-    matrix : DataFrame
-        Output of :func:`relatedness`.
-    method : {"agglomerative", "spectral"}
-        scikit-learn ``AgglomerativeClustering`` (average linkage on the precomputed distance) or
-        ``SpectralClustering`` (affinity = relatedness clipped at 0).
-    n_groups : int or "auto"
-    min_groups, max_groups : int
-    seed : int
-        Random state for spectral clustering.
-
-    Returns
-    -------
-    DataFrame
-        One row per activity: ``activity_code, group_id`` (``G01``... numbered by the group's first
-        activity code, so stable for the same data), ``relatedness_own_group`` (mean relatedness to the
-        other members; NaN for a singleton), ``relatedness_best_other_group`` and
-        ``best_other_group`` (the other group it is most related to), ``validation_margin`` (own minus
-        best other: the Delgado-Porter-Stern style check, > 0 means the activity sits in its best group),
-        ``silhouette`` (per activity) and ``top_related`` (the three most related activities).
-        ``attrs`` hold the method, k, the mean silhouette and the k-selection scores.
-    """
-    if method not in METHODS:
-        raise MappingError(f"grouping method {method!r} is not one of {METHODS}")
-    codes = list(matrix.index)
-    rel = matrix.to_numpy(dtype=float)
-    dist = np.clip(1.0 - rel, 0.0, None)
-    np.fill_diagonal(dist, 0.0)
-    n = len(codes)
-
-    def fit(k: int) -> np.ndarray:
-        return _fit(rel, method, k, seed)
-
-    scores: dict[int, float] = {}
-    if n_groups == "auto":
-        for k in range(min_groups, min(max_groups, n - 1) + 1):
-            labels = fit(k)
-            if len(set(labels)) > 1:
-                scores[k] = float(silhouette_score(dist, labels, metric="precomputed"))
-        if not scores:
-            raise MappingError(f"grouping: cannot choose a number of groups for {n} activities "
-                               f"in [{min_groups}, {max_groups}]")
-        k = max(scores, key=lambda kk: (round(scores[kk], 12), -kk))
-    else:
-        k = int(n_groups)
-        if not 2 <= k < n:
-            raise MappingError(f"grouping: n_groups must be between 2 and {n - 1} for {n} activities; got {k}")
-    labels = fit(k)
-    out = describe_grouping(matrix, _group_ids(codes, labels))
-    out.attrs.update(method=method, n_groups=k, k_scores={str(kk): v for kk, v in scores.items()}, seed=seed)
-    return out
-
-
-def _group_ids(codes: list[str], labels) -> np.ndarray:
-    """Number groups by their first activity code so ids do not depend on the solver's label order."""
-    first = {lab: min(c for c, l in zip(codes, labels) if l == lab) for lab in set(labels)}
-    order = {lab: i + 1 for i, lab in enumerate(sorted(first, key=first.get))}
-    return np.array([f"G{order[lab]:02d}" for lab in labels])
-
-
-def describe_grouping(matrix: pd.DataFrame, group_ids) -> pd.DataFrame:
-    """Validation evidence of any grouping of the matrix's activities (data-driven or fixed).
-
-    Parameters
-    ----------
-    matrix : DataFrame
-        Square relatedness matrix.
-    group_ids : sequence of str
-        Group of each activity, in the matrix's order.
-
-    Returns
-    -------
-    DataFrame
-        ``activity_code, group_id, relatedness_own_group, relatedness_best_other_group,
-        best_other_group, silhouette, top_related, validation_margin`` (see
-        :func:`group_activities`); ``attrs`` hold the mean silhouette, the mean validation margin
-        and the share of activities with a positive margin.
-    """
-    codes = list(matrix.index)
-    rel = matrix.to_numpy(dtype=float)
-    dist = np.clip(1.0 - rel, 0.0, None)
-    np.fill_diagonal(dist, 0.0)
-    n = len(codes)
-    gid = np.asarray(group_ids, dtype=object)
-    labels = pd.factorize(gid)[0]
-    k = len(set(labels))
-    sil = silhouette_samples(dist, labels, metric="precomputed") if 1 < k < n else np.zeros(n)
-    groups = sorted(set(gid))
-    members = {g: np.flatnonzero(gid == g) for g in groups}
-    own, best, best_g, top = [], [], [], []
-    for i in range(n):
-        mates = [j for j in members[gid[i]] if j != i]
-        own.append(float(rel[i, mates].mean()) if mates else np.nan)
-        others = {g: float(rel[i, m].mean()) for g, m in members.items() if g != gid[i]}
-        g_best = max(others, key=others.get) if others else ""
-        best.append(others.get(g_best, np.nan))
-        best_g.append(g_best)
-        order_i = [j for j in np.argsort(-rel[i], kind="stable") if j != i][:3]
-        top.append(";".join(f"{codes[j]}={rel[i, j]:.2f}" for j in order_i))
-    out = pd.DataFrame({"activity_code": codes, "group_id": gid, "relatedness_own_group": own,
-                        "relatedness_best_other_group": best, "best_other_group": best_g,
-                        "silhouette": sil, "top_related": top})
-    out["validation_margin"] = out["relatedness_own_group"] - out["relatedness_best_other_group"]
-    margin = out["validation_margin"].dropna()
-    out.attrs.update(n_groups=k, silhouette=float(np.mean(sil)),
-                     mean_validation_margin=float(margin.mean()) if len(margin) else float("nan"),
-                     share_positive_margin=float((margin > 0).mean()) if len(margin) else float("nan"))
-    return out
 
 
 # --------------------------------------------------------------------------- evidence beyond co-location
@@ -288,115 +211,71 @@ def hierarchy_closeness(codes: list[str], activities: pd.DataFrame | None = None
     return out
 
 
-def io_relatedness(codes: list[str], table: pd.DataFrame) -> pd.DataFrame:
-    """Input-output links between activities from a user-supplied table of flows.
+def rank_scale(matrix: np.ndarray) -> np.ndarray:
+    """Off-diagonal values as their percentile among all off-diagonal pairs (share of pairs strictly below).
 
-    ``table`` has columns ``from_code, to_code, value`` (intermediate flows, any unit). Following
-    Delgado, Porter and Stern (2016), the link of i and j is the largest of: the share of j's inputs
-    bought from i, of i's inputs bought from j, of i's output sold to j and of j's output sold to
-    i. Scaled by the largest off-diagonal link so that it lies in [0, 1]. Codes absent from the
-    table get 0.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"from_code": ["a", "b"], "to_code": ["b", "c"], "value": [10.0, 5.0]})
-    >>> io_relatedness(["a", "b", "c"], t).to_numpy().tolist()
-    [[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
+    Puts sources with very different distributions (correlations in [-1, 1], input-output shares that
+    are mostly near 0, a handful of hierarchy levels) on one scale before they are combined. NaN
+    stays NaN; the diagonal is 1.
     """
-    missing = [c for c in ("from_code", "to_code", "value") if c not in table.columns]
-    if missing:
-        raise MappingError(f"input-output table: missing column(s) {missing}; needs from_code, to_code, value")
-    flows = table.pivot_table(index="from_code", columns="to_code", values="value", aggfunc="sum", fill_value=0.0)
-    allc = sorted(set(flows.index) | set(flows.columns) | set(codes))
-    f = flows.reindex(index=allc, columns=allc, fill_value=0.0).to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inputs = np.nan_to_num(f / f.sum(axis=0, keepdims=True))   # share of column's inputs from row
-        outputs = np.nan_to_num(f / f.sum(axis=1, keepdims=True))  # share of row's output sold to column
-    link = np.maximum.reduce([inputs, inputs.T, outputs, outputs.T])
-    pos = [allc.index(c) for c in codes]
-    m = link[np.ix_(pos, pos)]
-    np.fill_diagonal(m, 0.0)
-    top = m.max() if m.size else 0.0
-    if top > 0:
-        m = m / top
-    np.fill_diagonal(m, 1.0)
-    out = pd.DataFrame(m, index=codes, columns=codes)
-    out.index.name = "activity_code"
-    return out
+    m = np.asarray(matrix, dtype=float)
+    n = m.shape[0]
+    iu = np.triu_indices(n, k=1)
+    v = m[iu]
+    ok = ~np.isnan(v)
+    out = np.full(n * (n - 1) // 2, np.nan)
+    if ok.any():
+        s = np.sort(v[ok])
+        out[ok] = np.searchsorted(s, v[ok], side="left") / max(len(s) - 1, 1)
+    r = np.full((n, n), np.nan)
+    r[iu] = out
+    r.T[iu] = out
+    np.fill_diagonal(r, 1.0)
+    return np.clip(r, 0.0, 1.0)
 
 
-def combine_relatedness(components: dict[str, pd.DataFrame], weights: dict[str, float]) -> pd.DataFrame:
-    """Weighted mean of relatedness matrices on the same activities (weights need not sum to 1)."""
+def combine_relatedness(components: dict[str, pd.DataFrame], weights: dict[str, float], *,
+                        scale: str = "raw") -> pd.DataFrame:
+    """Weighted mean of relatedness matrices on the same activities (weights need not sum to 1).
+
+    Parameters
+    ----------
+    components : dict
+        Source name -> square matrix (NaN = the source has no evidence for that pair).
+    weights : dict
+        Source name -> weight (>= 0).
+    scale : {"raw", "rank"}
+        ``"rank"`` puts each source on the percentile scale of :func:`rank_scale` first.
+
+    Returns
+    -------
+    DataFrame
+        Per pair, the weighted mean over the sources with evidence for it (0 where none has);
+        ``attrs["sources"]`` holds the normalised weights.
+    """
     used = {k: w for k, w in weights.items() if w > 0 and k in components}
     if not used:
         raise MappingError(f"relatedness: no source with a positive weight among {sorted(components)} "
                            f"(weights {weights})")
     base = next(iter(components.values()))
     total = sum(used.values())
-    mat = sum(components[k].reindex(index=base.index, columns=base.columns).to_numpy() * w
-              for k, w in used.items()) / total
+    num = np.zeros(base.shape)
+    den = np.zeros(base.shape)
+    for k, w in used.items():
+        arr = components[k].reindex(index=base.index, columns=base.columns).to_numpy(dtype=float)
+        if scale == "rank":
+            arr = rank_scale(arr)
+        ok = ~np.isnan(arr)
+        num += np.where(ok, arr, 0.0) * w
+        den += ok * w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mat = np.where(den > 0, num / den, 0.0)
+    np.fill_diagonal(mat, 1.0)
     out = pd.DataFrame(mat, index=base.index, columns=base.columns)
     out.attrs.update(base.attrs)
     out.attrs["sources"] = {k: round(w / total, 6) for k, w in used.items()}
+    out.attrs["scale"] = scale
     return out
-
-
-def _upper(m: np.ndarray) -> np.ndarray:
-    return m[np.triu_indices_from(m, k=1)]
-
-
-def _co_membership(labels: np.ndarray) -> np.ndarray:
-    return labels[:, None] == labels[None, :]
-
-
-def grouping_stability(lq: pd.DataFrame, labels, *, indicator: str, level: str, year: int, measure: str,
-                       method: str, extra: dict[str, pd.DataFrame] | None = None,
-                       weights: dict[str, float] | None = None, n_resamples: int = 50, seed: int = 42,
-                       min_regions: int = 5) -> tuple[float, pd.Series, list[float]]:
-    """Stability of a grouping when the regions are resampled (bootstrap).
-
-    Each resample draws the regions with replacement, recomputes the co-location matrix (the other
-    sources, which need no regional data, stay as they are), regroups with the same method and
-    number of groups, and compares with ``labels``: the adjusted Rand index for the whole grouping
-    and, per activity, the Jaccard overlap of its group mates.
-
-    Returns
-    -------
-    mean_ari : float
-    per_activity : Series
-        Mean Jaccard overlap of each activity's group mates (1 = always with the same mates).
-    aris : list of float
-    """
-    from sklearn.metrics import adjusted_rand_score
-
-    sub = lq.loc[(lq["indicator"] == indicator) & (lq["level"] == level) & (lq["year"] == year)]
-    wide = sub.pivot_table(index="region_code", columns="activity_code", values="lq", dropna=False).sort_index(axis=1)
-    codes = list(wide.columns)
-    labels = pd.Series(list(labels), index=codes) if not isinstance(labels, pd.Series) else labels.reindex(codes)
-    lab = pd.factorize(labels.to_numpy())[0]
-    k = len(set(lab))
-    x = wide.to_numpy(dtype=float)
-    rng = np.random.default_rng(seed)
-    same = _co_membership(lab)
-    np.fill_diagonal(same, False)
-    aris, jac = [], np.zeros(len(codes))
-    for _ in range(n_resamples):
-        rows = rng.integers(0, x.shape[0], size=x.shape[0])
-        coloc = pd.DataFrame(_matrix_from_wide(x[rows], measure, min_regions), index=codes, columns=codes)
-        comps = {"colocation": coloc, **(extra or {})}
-        rel = combine_relatedness(comps, weights or {"colocation": 1.0}).to_numpy()
-        try:
-            new = _fit(rel, method, k, seed)
-        except ValueError:  # degenerate resample (e.g. too few distinct regions)
-            continue
-        aris.append(float(adjusted_rand_score(lab, new)))
-        s2 = _co_membership(new)
-        np.fill_diagonal(s2, False)
-        inter = (same & s2).sum(axis=1)
-        union = (same | s2).sum(axis=1)
-        jac += np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-    done = max(len(aris), 1)
-    return (float(np.mean(aris)) if aris else float("nan"), pd.Series(jac / done, index=codes), aris)
 
 
 def agreement(a: pd.Series, b: pd.Series) -> dict[str, float]:
@@ -410,139 +289,3 @@ def agreement(a: pd.Series, b: pd.Series) -> dict[str, float]:
             "nmi": float(normalized_mutual_info_score(a[common], b[common])), "n_activities": int(len(common))}
 
 
-def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classification: str | None = None,
-                 activities: pd.DataFrame | None = None, io_table: pd.DataFrame | None = None,
-                 categories: dict[str, str] | None = None, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Relatedness (co-location combined with the configured sources) and the grouping used downstream.
-
-    Parameters
-    ----------
-    lq : DataFrame
-        Location quotients of the run.
-    settings : mapping.config.RelatednessSection
-    year, level, classification
-        The analysis year, level and classification.
-    activities : DataFrame, optional
-        Activity registry (for the hierarchy).
-    io_table : DataFrame, optional
-        Input-output flows ``from_code, to_code, value`` (needed when ``settings.io_weight > 0``;
-        read by :func:`mapping.ingest.tables.read_io_table`).
-    categories : dict, optional
-        Fixed categories, activity code -> category (:func:`mapping.ingest.tables.read_categories`).
-
-    Returns
-    -------
-    matrix : DataFrame
-        The combined relatedness matrix (``attrs``: measure, indicator, year, n_regions, sources).
-    groups : DataFrame
-        :func:`group_activities` columns plus ``stability`` (bootstrap mean Jaccard of the group
-        mates), ``data_group_id`` (the data-driven group) and ``category`` (the fixed category, if
-        any). ``group_id`` is the fixed category when one is configured and ``use_grouping =
-        "fixed"``. ``attrs`` add ``stability_ari``, ``sources`` (what each source adds) and
-        ``agreement`` (ARI/NMI of data groups vs the fixed categories).
-    """
-    rc = settings
-    coloc = relatedness(lq, indicator=rc.indicator, level=level, year=year, measure=rc.measure)
-    codes = list(coloc.index)
-    comps: dict[str, pd.DataFrame] = {"colocation": coloc}
-    if rc.hierarchy_weight > 0:
-        comps["hierarchy"] = hierarchy_closeness(codes, activities, classification=classification)
-    if rc.io_weight > 0:
-        if io_table is None:
-            raise MappingError("relatedness.io_weight > 0 needs relatedness.io_table (from_code, to_code, value)")
-        comps["io"] = io_relatedness(codes, io_table)
-    weights = {"colocation": rc.colocation_weight, "hierarchy": rc.hierarchy_weight, "io": rc.io_weight}
-    matrix = combine_relatedness(comps, weights)
-    groups = group_activities(matrix, method=rc.method, n_groups=rc.n_groups, min_groups=rc.min_groups,
-                              max_groups=rc.max_groups, seed=seed)
-    k = groups.attrs["n_groups"]
-    extra = {n: m for n, m in comps.items() if n != "colocation"}
-    stab_kw = dict(indicator=rc.indicator, level=level, year=year, measure=rc.measure, method=rc.method, seed=seed)
-    if rc.stability_resamples > 0:
-        ari, per, _ = grouping_stability(lq, groups.set_index("activity_code")["group_id"], extra=extra,
-                                         weights=weights, n_resamples=rc.stability_resamples, **stab_kw)
-        groups["stability"] = groups["activity_code"].map(per).to_numpy()
-    else:
-        ari = float("nan")
-        groups["stability"] = np.nan
-    groups["data_group_id"] = groups["group_id"]
-    attrs = dict(groups.attrs, stability_ari=ari, stability_resamples=rc.stability_resamples)
-    attrs["sources"] = source_contributions(lq, comps, weights, k=k, settings=rc, year=year, level=level,
-                                            seed=seed, final=groups.set_index("activity_code")["group_id"])
-    cats = dict(categories or {})
-    groups["category"] = [cats.get(a, "") for a in groups["activity_code"]]
-    if cats:
-        fixed = pd.Series({c: cats.get(c, f"S-{c}") for c in codes})
-        attrs["agreement"] = agreement(groups.set_index("activity_code")["data_group_id"],
-                                       fixed[fixed.index.isin(list(cats))])
-        attrs["categories"] = {"n_activities": int(sum(c in cats for c in codes)),
-                               "n_categories": int(len(set(cats[c] for c in codes if c in cats))),
-                               "unmapped": [c for c in codes if c not in cats][:20]}
-        if rc.use_grouping == "fixed":
-            desc = describe_grouping(matrix, fixed.reindex(codes).to_numpy())
-            keep = groups[["activity_code", "stability", "data_group_id", "category"]]
-            if rc.stability_resamples > 0:
-                fari, fper, _ = grouping_stability(lq, fixed, extra=extra, weights=weights,
-                                                   n_resamples=rc.stability_resamples, **stab_kw)
-                keep = keep.assign(stability=keep["activity_code"].map(fper).to_numpy())
-                attrs["fixed_stability_ari"] = fari
-            fixed_attrs = dict(desc.attrs)
-            groups = desc.merge(keep, on="activity_code", how="left")
-            attrs.update(grouping="fixed", fixed_silhouette=fixed_attrs["silhouette"],
-                         fixed_mean_validation_margin=fixed_attrs["mean_validation_margin"],
-                         fixed_share_positive_margin=fixed_attrs["share_positive_margin"])
-    attrs.setdefault("grouping", "data")
-    groups.attrs = attrs
-    return matrix, groups
-
-
-def source_contributions(lq: pd.DataFrame, comps: dict[str, pd.DataFrame], weights: dict[str, float], *, k: int,
-                         settings, year: int, level: str, seed: int, final: pd.Series) -> list[dict]:
-    """What each relatedness source adds: groupings with co-location alone, each source alone and all.
-
-    For each variant, with the same method and number of groups: mean silhouette and validation
-    margin on its own matrix, the correlation of its matrix with co-location (off-diagonal), the
-    agreement (ARI) of its grouping with the final one, and the bootstrap stability over regions
-    (co-location recomputed per resample; a source alone that needs no regional data is 1 by
-    construction, so stability is reported only for variants containing co-location).
-    """
-    from sklearn.metrics import adjusted_rand_score
-
-    rc = settings
-    codes = list(comps["colocation"].index)
-    co_up = _upper(comps["colocation"].to_numpy())
-    variants: list[tuple[str, dict[str, float]]] = [("colocation", {"colocation": 1.0})]
-    for name in comps:
-        if name != "colocation":
-            variants.append((name, {name: 1.0}))
-            variants.append((f"colocation+{name}", {"colocation": weights.get("colocation", 1.0),
-                                                    name: weights.get(name, 0.0)}))
-    if len(comps) > 2:
-        variants.append(("all", weights))
-    fin = pd.factorize(final.reindex(codes).to_numpy())[0]
-    n_boot = min(rc.stability_resamples, 20)
-    out = []
-    for name, w in variants:
-        m = combine_relatedness(comps, w)
-        arr = m.to_numpy()
-        try:
-            lab = _fit(arr, rc.method, k, seed)
-        except ValueError:
-            continue
-        d = describe_grouping(m, _group_ids(codes, lab))
-        up = _upper(arr)
-        corr = float(np.corrcoef(co_up, up)[0, 1]) if up.std() > 0 and co_up.std() > 0 else float("nan")
-        row = {"sources": name, "weights": {kk: round(v, 4) for kk, v in w.items() if v > 0},
-               "silhouette": d.attrs["silhouette"], "mean_validation_margin": d.attrs["mean_validation_margin"],
-               "share_positive_margin": d.attrs["share_positive_margin"], "corr_with_colocation": corr,
-               "ari_vs_final": float(adjusted_rand_score(fin, lab))}
-        if "colocation" in w and w["colocation"] > 0 and n_boot > 0:
-            extra = {kk: v for kk, v in comps.items() if kk != "colocation"}
-            ari, _, _ = grouping_stability(lq, pd.Series(lab, index=codes), indicator=rc.indicator, level=level,
-                                           year=year, measure=rc.measure, method=rc.method, extra=extra,
-                                           weights=w, n_resamples=n_boot, seed=seed)
-            row["stability_ari"] = ari
-        else:
-            row["stability_ari"] = 1.0
-        out.append(row)
-    return out

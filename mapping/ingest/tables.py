@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mapping.errors import MappingError, format_items
 from mapping.ingest.tidy import read_tidy
 
 __all__ = ["SUPPORTED_REGISTRY_COLUMNS", "read_known_totals", "load_supported_clusters", "read_io_table",
-           "read_categories"]
+           "read_io_concordance", "read_categories", "development_level"]
 
 #: Columns of ``geodata/supported_clusters.csv``; ``programme`` separates support programmes.
 SUPPORTED_REGISTRY_COLUMNS = ["cluster_id", "programme", "name_ru", "name_en", "support_group", "selected_year",
@@ -105,7 +106,13 @@ def read_known_totals(paths: tuple[Path, ...] | list[Path]) -> pd.DataFrame:
 
 
 def read_io_table(path: str | Path) -> pd.DataFrame:
-    """Input-output flows between activities: CSV ``from_code, to_code, value`` (any unit)."""
+    """Input-output flows between activities: CSV ``from_code, to_code, value`` (any unit).
+
+    Raises
+    ------
+    MappingError
+        Missing file or columns, or a value that is not a finite number (row and value named).
+    """
     path = Path(path)
     if not path.is_file():
         raise MappingError(f"{path}: input-output table not found")
@@ -113,7 +120,51 @@ def read_io_table(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("from_code", "to_code", "value") if c not in table.columns]
     if missing:
         raise MappingError(f"{path}: missing column(s) {missing}; needs from_code, to_code, value")
+    vals = pd.to_numeric(table["value"], errors="coerce")
+    bad = table.index[vals.isna()]
+    if len(bad):
+        i = int(bad[0])
+        raise MappingError(f"{path}: row {i + 2}, column 'value': {table.at[i, 'value']!r} is not a number")
+    table["value"] = vals
     return table
+
+
+def read_io_concordance(path: str | Path) -> pd.DataFrame:
+    """Concordance of input-output industries and classification codes: CSV ``io_code, activity_code``.
+
+    An industry that merges several codes has one row per code; ``activity_code`` may be empty for
+    an industry with no classification code (reported as unmapped by the analysis).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MappingError(f"{path}: input-output concordance not found")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in ("io_code", "activity_code") if c not in df.columns]
+    if missing:
+        raise MappingError(f"{path}: missing column(s) {missing}; needs io_code, activity_code")
+    return df
+
+
+def development_level(tidy: pd.DataFrame, numerator: str, denominator: str, *, year: int | None = None) -> pd.Series:
+    """log(numerator / denominator) of each region's totals (``level == "total"`` rows), e.g. GVA per worker.
+
+    Uses the latest year both indicators have (or ``year`` when both have it). Returns an empty
+    Series when either indicator has no regional totals.
+    """
+    tot = tidy.loc[tidy["level"] == "total"]
+    num = tot.loc[tot["indicator"] == numerator]
+    den = tot.loc[tot["indicator"] == denominator]
+    years = sorted(set(num["year"]) & set(den["year"]))
+    if not years:
+        return pd.Series(dtype=float, name="development")
+    y = year if year in years else years[-1]
+    a = num.loc[num["year"] == y].groupby("region_code")["value"].sum()
+    b = den.loc[den["year"] == y].groupby("region_code")["value"].sum()
+    ratio = (a / b).replace([float("inf"), -float("inf")], float("nan"))
+    ratio = ratio.loc[ratio > 0]
+    out = np.log(ratio).rename("development")
+    out.attrs.update(numerator=numerator, denominator=denominator, year=int(y))
+    return out
 
 
 def read_categories(path: str | Path | None = None, inline: dict[str, str] | None = None) -> dict[str, str]:

@@ -58,7 +58,7 @@ _STROKE_WIDTH = {"candidate_clusters": 1.0, "supported_clusters": 2.0, "divergen
 def group_colours(group_ids) -> dict[str, str]:
     """Colour of each co-location group, the same in every layer and run.
 
-    Ids of the form ``G<n>`` (as :func:`mapping.analysis.relatedness.group_activities` names them) take
+    Ids of the form ``G<n>`` (as :func:`mapping.analysis.grouping.group_activities` names them) take
     palette colour ``n - 1`` (repeating past nine), so a group keeps its colour whichever groups
     have candidates; other ids follow in sorted order.
 

@@ -5,16 +5,9 @@ import pandas as pd
 import pytest
 
 from mapping.analysis.location_quotient import location_quotients
-from mapping.analysis.relatedness import (
-    agreement,
-    build_groups,
-    combine_relatedness,
-    describe_grouping,
-    grouping_stability,
-    hierarchy_closeness,
-    io_relatedness,
-    relatedness,
-)
+from mapping.analysis.grouping import build_groups, describe_grouping, grouping_stability
+from mapping.analysis.iorelatedness import io_relatedness
+from mapping.analysis.relatedness import agreement, combine_relatedness, hierarchy_closeness, relatedness
 from mapping.config import RelatednessSection
 from mapping.errors import MappingError
 from mapping.ingest.tables import read_categories

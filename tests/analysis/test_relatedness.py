@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from mapping.analysis.location_quotient import location_quotients
-from mapping.analysis.relatedness import group_activities, relatedness
+from mapping.analysis.grouping import group_activities
+from mapping.analysis.relatedness import relatedness
 from mapping.errors import MappingError
 
 SEED = 7
