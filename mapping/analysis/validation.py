@@ -7,16 +7,16 @@ grouping is computed on evidence the grouping did not see:
 - **Split-half co-location.** The regions are split in two halves at random (seeded); a grouping
   built with co-location from one half is scored on co-location measured in the other half, and
   the other way round.
-- **Cross-source.** A grouping built without the input-output source is scored on the input-output
-  links (as Delgado, Porter and Stern validate cluster definitions built from one measure on the
-  others).
+- **Cross-source.** A grouping built without one source (input-output links, classification
+  closeness) is scored on that source, each in turn (as Delgado, Porter and Stern validate cluster
+  definitions built from one measure on the others).
 
 The score is the Mantel correlation between "same group" (1/0 over activity pairs) and the held-out
 relatedness (on the percentile scale of :func:`mapping.analysis.relatedness.rank_scale`): the
 point-biserial correlation, which rewards groups whose pairs are related in the held-out evidence
-and penalises both one giant group and splitting everything, so it has an interior optimum in k. The
-classification hierarchy is never a held-out target (it is a prior, not evidence), but its weight is
-chosen by how much it helps predict the held-out evidence.
+and penalises both one giant group and splitting everything, so it has an interior optimum in k. Each
+source counts once in the criterion (co-location as the mean of its two directions), so no source
+scores itself: a source's weight earns its place only by predicting the others.
 
 Each score is printed beside its value under a null: activity labels permuted (Mantel), or regions
 permuted within each activity (co-location destroyed), with a one-sided permutation p-value.
@@ -171,7 +171,7 @@ def select_weights_k(wide: np.ndarray, others: dict[str, np.ndarray], *, control
     dict
         ``weights`` (normalised, every source named), ``k``, ``score`` (mean held-out correlation),
         ``heldout`` (per held-out evaluation at the chosen weights and k: ``colocation_a_to_b``,
-        ``colocation_b_to_a``, ``io``), ``k_range`` (searched), ``k_range_initial``, ``k_at_edge``
+        ``colocation_b_to_a`` and one per other source), ``k_range`` (searched), ``k_range_initial``, ``k_at_edge``
         (the best k is still on an edge after widening), ``widened`` (bool), ``table`` (best k and
         score per weight vector) and ``labels`` (the held-out groupings at the chosen point, for the
         null tests).
@@ -186,19 +186,19 @@ def select_weights_k(wide: np.ndarray, others: dict[str, np.ndarray], *, control
         tot = sum(only.get(k, 0.0) for k in sources) or 1.0
         grid = [{k: round(only.get(k, 0.0) / tot, 6) for k in sources}]
     targets = [("colocation_a_to_b", "a", rb), ("colocation_b_to_a", "b", ra)]
-    if "io" in others:
-        targets.append(("io", "-io", ranked_others["io"]))
+    for name in sorted(others):  # every other source held out in turn
+        targets.append((name, f"-{name}", ranked_others[name]))
     trees: dict[tuple, np.ndarray | None] = {}
 
     full_ranked: dict[str, np.ndarray] = {}
 
     def tree_for(variant: str, w: dict[str, float]):
         """Average-linkage tree of the grouping that does not see ``variant``'s held-out evidence."""
-        if variant == "-io":
+        if variant.startswith("-"):
             if "m" not in full_ranked:
                 x = wide if control is None else partial_out(wide, control)[0]
                 full_ranked["m"] = rank_scale(matrix_from_wide(x, measure, min_regions))
-            mats = {"colocation": full_ranked["m"], **{k: v for k, v in ranked_others.items() if k != "io"}}
+            mats = {"colocation": full_ranked["m"], **{k: v for k, v in ranked_others.items() if k != variant[1:]}}
         else:
             mats = {"colocation": ra if variant == "a" else rb, **ranked_others}
         use = {k: w[k] for k in mats if w.get(k, 0) > 0}
@@ -222,7 +222,8 @@ def select_weights_k(wide: np.ndarray, others: dict[str, np.ndarray], *, control
             for k in ks:
                 vals = {t: (0.0 if np.isnan(per_target[t][k]) else per_target[t][k]) for t in per_target}
                 co = (vals["colocation_a_to_b"] + vals["colocation_b_to_a"]) / 2
-                total = (co + vals["io"]) / 2 if "io" in vals else co
+                rest = [vals[t] for t in vals if not t.startswith("colocation")]
+                total = (co + sum(rest)) / (1 + len(rest))  # each source counts once
                 scores[(gi, k)] = {"score": total, **vals}
 
     evaluate(list(range(lo, hi + 1)))
@@ -308,7 +309,9 @@ def development_by_group(wide: pd.DataFrame, control: pd.Series, groups: pd.Seri
             for a in w.columns}
     pm = partial.to_numpy(dtype=float)
     iu = np.triu_indices(len(pm), k=1)
-    rand_co = float(np.nanmean(pm[iu]))
+    # what a pair reaches by chance: the mean pair, or the 95th percentile of a correlation between
+    # unrelated profiles over these regions (1.645 / sqrt(n)), whichever is higher
+    rand_co = max(float(np.nanmean(pm[iu])), 1.645 / np.sqrt(max(int(ok.sum()), 1)))
     io_r = rank_scale(io.reindex(index=partial.index, columns=partial.columns).to_numpy()) if io is not None else None
     pos = {c: i for i, c in enumerate(partial.index)}
     out = []

@@ -60,10 +60,11 @@ def relatedness_methods_section(attrs: dict, matrix_attrs: dict | None = None) -
         f"**Selection criterion ({how} without any external cluster definition and never on the matrix "
         "being clustered).** The regions are split at random into two halves. A grouping built with "
         "co-location from one half is scored on co-location measured in the other half (both ways), and a "
-        "grouping built without the input–output links is scored on them. The score is the correlation "
+        "grouping built without one of the other sources (input–output links, classification closeness) is "
+        "scored on that source, each in turn. The score is the correlation "
         "between \"same group\" and the held-out relatedness over all activity pairs (a Mantel statistic; "
-        "it rewards neither one giant group nor splitting everything). The classification tree is never a "
-        "target: its weight counts only as far as it helps predict the held-out evidence.\n")
+        "it rewards neither one giant group nor splitting everything). Each source counts once, so no "
+        "source scores itself: its weight earns its place only by predicting the others.\n")
     out.append(f"- Chosen weights: **{_weights(sel['weights'])}**; k = **{sel['k']}** "
                f"(held-out score {_f(sel['score'])}).")
     lo, hi = sel.get("k_range", ["?", "?"])
@@ -72,11 +73,12 @@ def relatedness_methods_section(attrs: dict, matrix_attrs: dict | None = None) -
                + ("; widened because the best k sat on its edge" if sel.get("widened") else "") + f"); {edge}.")
     table = sel.get("table") or []
     if len(table) > 1:
-        out.append("\n| weights | best k | held-out score | co-location A→B | co-location B→A | input–output |\n"
-                   "|---|---|---|---|---|---|")
+        out.append("\n| weights | best k | held-out score | co-location A→B | co-location B→A | input–output | "
+                   "classification |\n|---|---|---|---|---|---|---|")
         for r in table[:8]:
             out.append(f"| {_weights(r['weights'])} | {r['best_k']} | {_f(r['score'])} | "
-                       f"{_f(r.get('colocation_a_to_b'))} | {_f(r.get('colocation_b_to_a'))} | {_f(r.get('io'))} |")
+                       f"{_f(r.get('colocation_a_to_b'))} | {_f(r.get('colocation_b_to_a'))} | {_f(r.get('io'))} | "
+                       f"{_f(r.get('hierarchy'))} |")
     val = attrs.get("validation") or {}
     rows = val.get("scores") or []
     if rows:

@@ -16,15 +16,46 @@ GROUPS = pd.DataFrame({"activity_code": ["C", "J", "M", "B"], "group_id": ["G01"
 NEIGH = pd.DataFrame({"region_code": ["RU-SPE", "RU-LEN"], "neighbour_code": ["RU-LEN", "RU-SPE"]})
 
 
-def test_neighbours_in_the_same_group_merge():
-    spec = _spec([("RU-SPE", "J", True, 2.5), ("RU-LEN", "C", True, 2.1), ("RU-KGD", "C", True, 3.0),
-                  ("RU-SPE", "M", False, 1.0)])
+def test_neighbours_sharing_a_specialised_activity_merge():
+    spec = _spec([("RU-SPE", "J", True, 2.5), ("RU-SPE", "C", True, 1.9), ("RU-LEN", "C", True, 2.1),
+                  ("RU-KGD", "C", True, 3.0), ("RU-SPE", "M", False, 1.0)])
     c = candidate_clusters(spec, GROUPS, NEIGH).set_index("candidate_id")
     assert set(c.index) == {"G01:RU-KGD", "G01:RU-LEN"}
     merged = c.loc["G01:RU-LEN"]
     assert merged["region_codes"] == "RU-LEN;RU-SPE" and merged["cross_regional"]
     assert merged["activity_codes"] == "C;J" and merged["max_lq"] == 2.5
     assert not c.loc["G01:RU-KGD", "cross_regional"]  # Kaliningrad has no land neighbour here
+
+
+def test_neighbours_in_one_group_without_a_shared_activity_stay_apart():
+    # Same group, neighbours, but Saint Petersburg is specialised in J and Leningrad Oblast in C only.
+    spec = _spec([("RU-SPE", "J", True, 2.5), ("RU-LEN", "C", True, 2.1)])
+    c = candidate_clusters(spec, GROUPS, NEIGH)
+    assert sorted(c["candidate_id"]) == ["G01:RU-LEN", "G01:RU-SPE"] and not c["cross_regional"].any()
+
+
+def test_activities_below_random_pairs_are_not_joined():
+    spec = _spec([("RU-SPE", "J", True, 2.5), ("RU-SPE", "C", True, 2.1)])
+    unlinked = GROUPS.assign(linked=[[] for _ in range(len(GROUPS))])
+    c = candidate_clusters(spec, unlinked, NEIGH)
+    assert sorted(c["activity_codes"]) == ["C", "J"] and len(set(c["candidate_id"])) == 2
+    linked = GROUPS.assign(linked=[["J"] if a == "C" else (["C"] if a == "J" else []) for a in GROUPS["activity_code"]])
+    assert candidate_clusters(spec, linked, NEIGH)["activity_codes"].tolist() == ["C;J"]
+
+
+def test_every_multi_region_candidate_is_contiguous_and_shares_an_activity():
+    # SYNTHETIC chain of regions R0-R1-R2-R3; R1 and R2 specialised in different activities of one group.
+    neigh = pd.DataFrame({"region_code": ["R0", "R1", "R1", "R2", "R2", "R3"],
+                          "neighbour_code": ["R1", "R0", "R2", "R1", "R3", "R2"]})
+    spec = _spec([("R0", "C", True, 2.0), ("R1", "C", True, 2.2), ("R2", "J", True, 2.4), ("R3", "J", True, 2.6)])
+    c = candidate_clusters(spec, GROUPS, neigh)
+    assert sorted(c["region_codes"]) == ["R0;R1", "R2;R3"]
+    for r in c.itertuples():
+        regs = r.region_codes.split(";")
+        acts = {m["region_code"]: m["activity_code"] for m in r.members}
+        for a in regs:  # each region has a neighbour in the candidate specialised in the same activity
+            assert len(regs) == 1 or any(b in regs and acts[b] == acts[a]
+                                         for b in neigh.loc[neigh["region_code"] == a, "neighbour_code"])
 
 
 def test_neighbours_in_different_groups_do_not_merge():
