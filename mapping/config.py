@@ -140,10 +140,17 @@ class RoundingSection(_Frozen):
 
 class SpecialisationSection(_Frozen):
     threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, allow_inf_nan=False)
-    #: Size floor: the region's value must be at least this share of the national value (0-1).
-    min_share_of_national: float = Field(default=0.0, ge=0, lt=1)
-    #: Size floor: the region's value must be at least this (in the indicator's unit).
-    min_value: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    #: Size floor: the region's value must be at least this share of the national value (0-1); one
+    #: number for every indicator or a table ``{gva = 0.001}`` (indicators not named: no floor).
+    min_share_of_national: float | dict[str, float] = 0.0
+    #: Size floor: the region's value must be at least this (in the indicator's unit); number or table.
+    min_value: float | dict[str, float] = 0.0
+    #: Indicators whose regional total is one industry's, not the economy's (shipments: industrial
+    #: production B-E): their LQs are "within_industry" (``lq_scope``), never alone a headline.
+    within_industry: tuple[str, ...] = ("shipments",)
+    #: A specialisation is persistent when it held in at least this share of the years observed
+    #: (and in at least 2 of them); see mapping/analysis/timeseries.py.
+    persistent_share: float = Field(default=0.75, gt=0, le=1)
     #: Indicators that count towards a region x activity being specialised.
     indicators: tuple[str, ...] = ("gva", "shipments")
     #: Boolean rule over indicator names (and / or / not, parentheses). Default: any of ``indicators``.
@@ -174,6 +181,15 @@ class SpecialisationSection(_Frozen):
     #: Count indicators that get a small-count (Poisson) interval for the LQ.
     count_indicators: tuple[str, ...] = ("establishments",)
     confidence: float = Field(default=0.95, gt=0, lt=1)
+
+    @field_validator("min_share_of_national", "min_value")
+    @classmethod
+    def _floor_range(cls, v, info):
+        vals = v.values() if isinstance(v, dict) else [v]
+        top = 1.0 if info.field_name == "min_share_of_national" else float("inf")
+        if any(not (0 <= x < top) for x in vals):
+            raise ValueError(f"a size floor must be >= 0{' and < 1' if top == 1.0 else ''}")
+        return v
 
     @field_validator("indicators")
     @classmethod
@@ -238,6 +254,9 @@ class SpatialSection(_Frozen):
     enabled: bool = True
     permutations: int = Field(default=999, ge=0)
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    #: Benjamini-Hochberg false-discovery control per indicator x activity map (mapping/analysis/significance.py).
+    fdr: bool = True
+    fdr_q: float = Field(default=0.05, gt=0, lt=1)
 
 
 class ScheduleSection(_Frozen):

@@ -26,6 +26,7 @@ from mapping.analysis.evidence import (
 from mapping.analysis.grouping import build_groups
 from mapping.analysis.reference import lq_by_reference
 from mapping.analysis.specialisation import specialisation
+from mapping.analysis.statsummary import statistics_summary
 from mapping.analysis.timeseries import with_persistence
 from mapping.analysis.validation_report import relatedness_methods_section
 from mapping.config import RunConfig
@@ -47,6 +48,7 @@ from mapping.outputs.publish import (
 )
 from mapping.outputs.report import render_report
 from mapping.outputs.reporthtml import write_report_html
+from mapping.outputs.statsreport import statistics_section
 from mapping.schema import (
     ACTIVITY_GROUP_COLUMNS,
     CANDIDATE_COLUMNS,
@@ -207,10 +209,10 @@ def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
     year = int(sub["year"].max())
     classification = str(sub["classification"].iloc[0])
     spec = specialisation(lq.loc[lq["year"] == year], indicators=s.indicators, rule=s.combine, level=s.level)
-    spec = with_persistence(spec, lq, indicators=s.indicators, rule=s.combine, level=s.level)
+    spec = with_persistence(spec, lq, indicators=s.indicators, rule=s.combine, level=s.level,
+                            persistent_share=s.persistent_share)
     return Analysis(lq=lq, spec=spec, year=year, classification=classification, level=s.level, uncertainty=info,
                     totals=inputs.tidy.loc[inputs.tidy["level"] == "total"].reset_index(drop=True))
-
 
 def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
     r = inputs.regions.set_index("region_code")
@@ -397,7 +399,7 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
     report = render_report(manifest, built, inputs, analysis, config)
     report += robustness_section(manifest, built, analysis, config)  # certain vs possible, stability, hot spots
     report += relatedness_methods_section(groups.attrs, matrix.attrs)  # weights, k, nulls, development level
-    if reuse is not None:
+    report += statistics_section(manifest)  # size floors, within-industry LQs, tests, FDR, exact bounds, years    if reuse is not None:
         report += reuse.report_section()
     (tmp / "report.md").write_text(report, encoding="utf-8")
     counts["report.md"] = None
@@ -421,6 +423,7 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
     built = layers.build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status,
                                 supported, matrix)
     built.headline["robustness"] = robustness_summary(analysis, groups, candidates, pairs_status, spatial)
+    built.headline["statistics"] = statistics_summary(analysis, pairs_status, spatial, config) if config else {}
     counts: dict[str, int] = {}
     counts["location_quotients.csv"] = write_csv(lq_out, tmp / "location_quotients.csv")
     counts["activity_groups.csv"] = write_csv(built.activity_groups[ACTIVITY_GROUP_COLUMNS], tmp / "activity_groups.csv")

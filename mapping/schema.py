@@ -89,6 +89,12 @@ CANDIDATE_COLUMNS += ["specialisation_call", "n_pairs", "n_certain_pairs", "year
                       "hotspot_pairs"]
 DIVERGENCE_COLUMNS += ["specialisation_call", "call_indicator", "lq_low", "lq_high", "lq_ci_low", "lq_ci_high",
                        "years_specialised", "n_years", "lq_change", "single_year", "hotspot", "local_moran_p"]
+# Statistics a ministry can act on (mapping/analysis/significance.py, location_quotient.py): where each region
+# total comes from, cells the size floors remove, the test behind each LQ >= threshold, the LQ's scope
+# (economy or within one industry), false-discovery-adjusted hot spots.
+LQ_COLUMNS += ["region_total_source", "below_size_floor", "lq_test", "lq_test_p", "lq_test_passed", "lq_scope",
+               "local_moran_q"]
+DIVERGENCE_COLUMNS += ["persistent", "lq_scope", "within_industry_only", "local_moran_q"]
 CALLS = ("certain", "possible", "no")
 
 # Verdicts a reader can act on (mapping/analysis/verdicts.py): what the data could test, at which level, the highest

@@ -17,8 +17,9 @@ __all__ = ["PAIR_EVIDENCE", "pair_evidence", "SpatialEvidence", "spatial_evidenc
 
 #: Columns of the combined specialisation carried onto each divergence pair.
 PAIR_EVIDENCE = ["specialisation_call", "call_indicator", "lq_low", "lq_high", "lq_ci_low", "lq_ci_high",
-                 "years_specialised", "n_years", "lq_change", "single_year"]
-_SPATIAL = ["local_moran_i", "local_moran_p", "hotspot"]
+                 "years_specialised", "n_years", "lq_change", "single_year", "persistent", "lq_scope",
+                 "within_industry_only"]
+_SPATIAL = ["local_moran_i", "local_moran_p", "local_moran_q", "hotspot"]
 
 
 def pair_evidence(pairs_status: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFrame:
@@ -34,8 +35,11 @@ def pair_evidence(pairs_status: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFram
     for c in ("specialisation_call", "call_indicator"):
         if c in out:
             out[c] = out[c].fillna("")
-    if "single_year" in out:
-        out["single_year"] = out["single_year"].fillna(False).astype(bool)
+    for c in ("single_year", "persistent", "within_industry_only"):
+        if c in out:
+            out[c] = out[c].fillna(False).astype(bool)
+    if "lq_scope" in out:
+        out["lq_scope"] = out["lq_scope"].fillna("")
     for c in ("years_specialised", "n_years"):
         if c in out:
             out[c] = out[c].fillna(0).astype(int)
@@ -68,21 +72,23 @@ def spatial_evidence(analysis, geography, config, pairs_status: pd.DataFrame,
     if sp.enabled:
         table = local_moran(lq, geography.units, geography.neighbours, indicators=tuple(s.indicators),
                             level=analysis.level, year=analysis.year, permutations=sp.permutations,
-                            alpha=sp.alpha, seed=config.run.seed)
+                            alpha=sp.alpha, seed=config.run.seed, fdr_q=sp.fdr_q if sp.fdr else None)
     else:
         table = pd.DataFrame(columns=["year", "indicator", "classification", "level", "region_code",
-                                      "activity_code"] + _SPATIAL)
+                                      "activity_code"] + _SPATIAL + ["quadrant"])
     keys = ["year", "indicator", "classification", "level", "region_code", "activity_code"]
     lq = lq.drop(columns=[c for c in _SPATIAL if c in lq.columns]).merge(table, on=keys, how="left")
     lq["hotspot"] = lq["hotspot"].fillna("")
     lq = lq[list(analysis.lq.columns)]
     pk = ["region_code", "activity_code", "indicator"]
-    t = table[pk + ["hotspot", "local_moran_p"]].drop_duplicates(pk)
-    ps = pairs_status.drop(columns=[c for c in ("hotspot", "local_moran_p") if c in pairs_status.columns])
+    t = table[pk + ["hotspot", "local_moran_p", "local_moran_q"]].drop_duplicates(pk)
+    ps = pairs_status.drop(columns=[c for c in ("hotspot", "local_moran_p", "local_moran_q")
+                                    if c in pairs_status.columns])
     ind = ps["call_indicator"] if "call_indicator" in ps else pd.Series("", index=ps.index)
     j = ps[["region_code", "activity_code"]].assign(indicator=ind.to_numpy()).merge(t, on=pk, how="left")
     ps["hotspot"] = j["hotspot"].fillna("").to_numpy()
     ps["local_moran_p"] = j["local_moran_p"].to_numpy()
+    ps["local_moran_q"] = j["local_moran_q"].to_numpy()
     hh = set(zip(t.loc[t["hotspot"] == "HH", "region_code"], t.loc[t["hotspot"] == "HH", "activity_code"]))
     c = candidates.copy()
     c["hotspot_pairs"] = [sum((m["region_code"], m["activity_code"]) in hh for m in mem) for mem in c["members"]] \
@@ -95,6 +101,9 @@ def spatial_evidence(analysis, geography, config, pairs_status: pd.DataFrame,
         "islands": sorted(set(table.loc[table["hotspot"] == "island", "region_code"])),
         "candidates_with_hotspot": int((c["hotspot_pairs"] > 0).sum()) if len(c) else 0,
     }
+    from mapping.analysis.significance import fdr_summary
+
+    summary.update(fdr_summary(table, alpha=sp.alpha, fdr_q=sp.fdr_q if sp.fdr else None))
     return SpatialEvidence(table=table, lq=lq, pairs_status=ps, candidates=c, summary=summary)
 
 

@@ -29,7 +29,9 @@ __all__ = ["DenseLQ", "dense_lq", "dense_relatedness", "from_long", "REASONS"]
 
 #: Reason codes of undefined LQs, as in :mod:`mapping.analysis.location_quotient` (0 = defined).
 REASONS = {1: "value missing (suppressed or not published)", 2: "region total is zero",
-           3: "national value of the activity is zero"}
+           3: "national value of the activity is zero",
+           4: ("region total unknown: a cell of the region is suppressed and no total is published "
+               "(see lq_low/lq_high)")}
 _PROXIMITY_LQ = 1.0
 
 
@@ -99,7 +101,8 @@ def _sum(x: np.ndarray, axis, has_nan: bool) -> np.ndarray:
     return total
 
 
-def dense_lq(values: np.ndarray, *, indicators=None, regions=None, activities=None) -> DenseLQ:
+def dense_lq(values: np.ndarray, *, indicators=None, regions=None, activities=None,
+             present: np.ndarray | None = None) -> DenseLQ:
     """Location quotients of a dense ``(indicators, regions, activities)`` (or 2-D) array.
 
     ``lq = (value / region_total) / (national_value / national_total)`` with the region total summed
@@ -113,6 +116,9 @@ def dense_lq(values: np.ndarray, *, indicators=None, regions=None, activities=No
         Non-negative values, NaN where missing (suppressed or not published).
     indicators, regions, activities : sequence of str, optional
         Labels of the axes (default ``0, 1, ...``).
+    present : ndarray of bool, optional
+        Which cells are rows of the table (default: all). A present NaN cell is suppressed: its
+        region's total is unknown, so that region's other LQs are undefined too (reason 4).
 
     Returns
     -------
@@ -154,6 +160,9 @@ def dense_lq(values: np.ndarray, *, indicators=None, regions=None, activities=No
         reason = np.zeros(v.shape, np.uint8)
         reason[np.broadcast_to(bad_a[:, None, :], v.shape)] = 3
         reason[np.broadcast_to(bad_r[:, :, None], v.shape)] = 2
+        supp = nan_mask if present is None else nan_mask & np.asarray(present, bool).reshape(v.shape)
+        partial = np.broadcast_to(supp.any(axis=2)[:, :, None], v.shape)
+        reason[partial & (reason == 0)] = 4
         reason[nan_mask] = 1
         lq[reason != 0] = np.nan
     ni, nr, na = v.shape

@@ -31,7 +31,7 @@ import pandas as pd
 
 from mapping.errors import MappingError
 
-__all__ = ["RULES", "CALLS", "apply_rule", "evaluate_call_rule", "call_from_code", "code_from_call"]
+__all__ = ["RULES", "CALLS", "apply_rule", "floor_values", "evaluate_call_rule", "call_from_code", "code_from_call"]
 
 RULES = ("threshold", "cmp_percentile", "eco_stars")
 #: Ordered calls: combining with and/or is min/max on this order (Kleene's three-valued logic).
@@ -83,8 +83,19 @@ def evaluate_call_rule(rule: str, calls: dict[str, pd.Series]) -> pd.Series:
     return ev(tree)
 
 
-def _floors(df: pd.DataFrame, min_value: float, min_share: float) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Size floors at the published values, at the lower bounds (certain) and upper bounds (possible)."""
+def floor_values(indicator: pd.Series, floor) -> pd.Series:
+    """A size floor per row: one number for every indicator, or ``{indicator: number}`` (others 0)."""
+    if isinstance(floor, dict):
+        return indicator.map(lambda i: float(floor.get(i, 0.0))).astype(float)
+    return pd.Series(float(floor), index=indicator.index)
+
+
+def _floors(df: pd.DataFrame, min_value, min_share) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Size floors at the published values, at the lower bounds (certain) and upper bounds (possible).
+
+    Each floor is one number or ``{indicator: number}`` (indicators not named: no floor).
+    """
+    min_value, min_share = floor_values(df["indicator"], min_value), floor_values(df["indicator"], min_share)
     point = (df["value"].fillna(0) >= min_value) & (df["share_of_national"].fillna(0) >= min_share)
     sure = (df["value_low"].fillna(0) >= min_value) & (df["share_of_national_low"].fillna(0) >= min_share)
     maybe = (df["value_high"].fillna(0) >= min_value) & (df["share_of_national_high"].fillna(0) >= min_share)
@@ -109,8 +120,8 @@ def _size_cutoffs(df: pd.DataFrame, indicator: str, pct: float) -> tuple[pd.Seri
     return j["value"], j["value_low"], j["value_high"], j["cut"]
 
 
-def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 2.0, min_value: float = 0.0,
-               min_share_of_national: float = 0.0, cmp_lq_percentile: float = 75.0, cmp_min_lq: float = 1.0,
+def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 2.0, min_value: float | dict = 0.0,
+               min_share_of_national: float | dict = 0.0, cmp_lq_percentile: float = 75.0, cmp_min_lq: float = 1.0,
                cmp_size_percentile: float = 25.0,
                cmp_size_indicators: tuple[str, ...] = ("employment", "establishments"),
                eco_top_share: float = 0.10, eco_min_stars: int = 2) -> pd.DataFrame:
@@ -126,7 +137,8 @@ def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 
     DataFrame
         ``lq`` with ``specialised`` (bool, the rule on the published values), ``specialisation_call``
         (``certain``/``possible``/``no``), ``rule``, ``lq_cutoff`` (the LQ the rule asks for in that
-        row's activity) and ``eco_stars`` (stars on the published values; empty for other rules).
+        row's activity), ``eco_stars`` (stars on the published values; empty for other rules) and
+        ``below_size_floor`` (the rule holds at the published values but a size floor removes the cell).
 
     Raises
     ------
@@ -182,6 +194,8 @@ def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 
         df["eco_stars"] = s_point.where(df["value"].notna())
         point, sure, maybe = s_point >= eco_min_stars, s_low >= eco_min_stars, s_high >= eco_min_stars
         df = df.drop(columns="_focus")
+    # Cells the rule would call at the published values but the size floors remove (reported).
+    df["below_size_floor"] = point.fillna(False).astype(bool) & lq_p.notna() & ~point_f
     point = point.fillna(False).astype(bool) & point_f & lq_p.notna()
     sure = sure.fillna(False).astype(bool) & sure_f & point
     maybe = (maybe.fillna(False).astype(bool) & maybe_f) | point | sure

@@ -10,6 +10,11 @@ they have no geometry (``no geometry``), no land neighbour (``island``: Kalining
 Alaska, Hawaii), no neighbour with an LQ for the activity (``no neighbour with an LQ``) or no LQ
 themselves (``no LQ``). ``hotspot`` is otherwise ``HH`` (a high LQ among high neighbours: a hot spot),
 ``LL``, ``HL``, ``LH`` when the permutation p-value is below ``alpha``, or ``not significant``.
+
+With ``fdr_q`` set (the default configuration: 0.05), the p-values of each indicator x activity map
+are adjusted by Benjamini-Hochberg (:func:`mapping.analysis.significance.bh_adjust`) into
+``local_moran_q`` and a region is classed when its q-value is below ``fdr_q``: of the hot spots of a
+map, at most that share is expected to be chance (instead of ``alpha`` of every region tested).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+
+from mapping.analysis.significance import bh_adjust
 
 __all__ = ["QUADRANTS", "local_moran", "weights_from_neighbours"]
 
@@ -59,7 +66,7 @@ def weights_from_neighbours(codes: list[str], neighbours: pd.DataFrame):
 
 def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame, *, indicators: tuple[str, ...],
                 level: str, year: int, activities: list[str] | None = None, permutations: int = 999,
-                alpha: float = 0.05, seed: int = 42) -> pd.DataFrame:
+                alpha: float = 0.05, seed: int = 42, fdr_q: float | None = None) -> pd.DataFrame:
     """Local Moran's I of the LQ across regions, per indicator x activity.
 
     Parameters
@@ -81,13 +88,16 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
         Conditional permutations for the pseudo p-value (0: no inference; every row ``not
         significant``).
     alpha : float
-        Significance level of ``hotspot``.
+        Significance level of ``hotspot`` without false-discovery control.
+    fdr_q : float, optional
+        Benjamini-Hochberg level per map; when given, ``hotspot`` uses ``local_moran_q < fdr_q``.
 
     Returns
     -------
     DataFrame
         ``year, indicator, classification, level, region_code, activity_code, local_moran_i,
-        local_moran_p, hotspot`` for every region of each tested activity.
+        local_moran_p, local_moran_q, hotspot, quadrant`` for every region of each tested activity
+        (``quadrant``: the region's Moran quadrant whether significant or not).
     """
     import esda
 
@@ -110,7 +120,8 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
             if key not in w_cache:
                 w_cache[key] = weights_from_neighbours(codes, neighbours)
             w, islands = w_cache[key]
-            res: dict[str, tuple[float, float, str]] = {}
+            res: dict[str, tuple[float, float, float, str]] = {}
+            quad: dict[str, str] = {}
             y = defined.set_index("region_code")["lq"]
             if w is not None:
                 ids = list(w.id_order)
@@ -120,15 +131,19 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
                         warnings.simplefilter("ignore")
                         m = esda.Moran_Local(vals, w, permutations=permutations, seed=seed)
                     p = m.p_sim if permutations else np.ones(len(ids))
+                    q = bh_adjust(p)  # one family per indicator x activity map
+                    sig = q < fdr_q if fdr_q is not None else p < alpha
                     for i, code in enumerate(ids):
-                        hs = QUADRANTS.get(int(m.q[i]), "") if p[i] < alpha else NOT_SIGNIFICANT
-                        res[code] = (float(m.Is[i]), float(p[i]), hs)
+                        hs = QUADRANTS.get(int(m.q[i]), "") if sig[i] else NOT_SIGNIFICANT
+                        res[code] = (float(m.Is[i]), float(p[i]), float(q[i]), hs)
+                        quad[code] = QUADRANTS.get(int(m.q[i]), "")
                 else:
-                    res = {code: (np.nan, np.nan, NOT_SIGNIFICANT) for code in ids}
+                    res = {code: (np.nan, np.nan, np.nan, NOT_SIGNIFICANT) for code in ids}
             in_codes = set(codes)
             for code in cell["region_code"]:
+                q_ = np.nan
                 if code in res:
-                    i_, p_, hs = res[code]
+                    i_, p_, q_, hs = res[code]
                 elif code not in with_geom:
                     i_, p_, hs = np.nan, np.nan, NO_GEOMETRY
                 elif code not in in_codes:
@@ -137,7 +152,8 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
                     i_, p_, hs = np.nan, np.nan, ISLAND
                 else:
                     i_, p_, hs = np.nan, np.nan, NO_NEIGHBOUR_DATA
-                rows.append({**base, "region_code": code, "local_moran_i": i_, "local_moran_p": p_, "hotspot": hs})
+                rows.append({**base, "region_code": code, "local_moran_i": i_, "local_moran_p": p_,
+                             "local_moran_q": q_, "hotspot": hs, "quadrant": quad.get(code, "")})
     cols = ["year", "indicator", "classification", "level", "region_code", "activity_code", "local_moran_i",
-            "local_moran_p", "hotspot"]
+            "local_moran_p", "local_moran_q", "hotspot", "quadrant"]
     return pd.DataFrame(rows, columns=cols)

@@ -85,8 +85,10 @@ def specialisation(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str |
 def _combined_call(out: pd.DataFrame, sub: pd.DataFrame, keys: list[str], rule: str) -> None:
     """Add the combined three-valued call and the bounds of the reference indicator (in place).
 
-    The reference indicator is the one with the highest published LQ (``lq_indicator``), or, where
-    no LQ is published (suppressed cells), the one with the highest upper bound.
+    The reference indicator (``call_indicator``) is one whose own call equals the combined call (so
+    the call and the bounds shown beside it are the same indicator's), the one with the highest
+    published LQ among those; failing that, the one with the highest published LQ (``lq_indicator``)
+    or, where no LQ is published (suppressed cells), the highest upper bound.
     """
     from mapping.analysis.rules import (
         call_from_code,
@@ -107,6 +109,15 @@ def _combined_call(out: pd.DataFrame, sub: pd.DataFrame, keys: list[str], rule: 
         none = (ref == "") & hi.notna().any(axis=1)
         if none.any():
             ref[none] = hi.loc[none].idxmax(axis=1, skipna=True)
+    combined = code_from_call(out["specialisation_call"])
+    agree = pd.DataFrame({c: calls[c].to_numpy() == combined.to_numpy() for c in calls}, index=out.index)
+    if len(agree.columns):
+        lqw = sub.pivot_table(index=keys, columns="indicator", values="lq", aggfunc="first",
+                              dropna=False).reindex(index=out.index, columns=agree.columns)
+        score = lqw.fillna(-1.0).where(agree, -np.inf)  # an agreeing indicator without a point LQ still wins
+        has = agree.any(axis=1)
+        if has.any():
+            ref[has] = score.loc[has].idxmax(axis=1)
     for c in cols:
         w = wide[c]
         pos = {col: j for j, col in enumerate(w.columns)}
@@ -114,3 +125,11 @@ def _combined_call(out: pd.DataFrame, sub: pd.DataFrame, keys: list[str], rule: 
         arr = w.to_numpy(dtype=float)
         out[c] = np.where(j >= 0, arr[np.arange(len(arr)), np.maximum(j, 0)], np.nan) if len(arr) else np.nan
     out["call_indicator"] = ref
+    if "lq_scope" in sub.columns:  # the scope of the reference LQ, and whether only within-industry LQs specialise
+        scope = sub.pivot_table(index=keys, columns="indicator", values="lq_scope", aggfunc="first").reindex(out.index)
+        pos = {col: j for j, col in enumerate(scope.columns)}
+        arr = scope.to_numpy(dtype=object)
+        out["lq_scope"] = [arr[i, pos[r]] if r in pos else "" for i, r in enumerate(ref)]
+        within = {c for c in scope.columns if (scope[c] == "within_industry").any()}
+        out["within_industry_only"] = [bool(sp) and set(sp.split(";")) <= within
+                                       for sp in out["indicators_specialised"]]

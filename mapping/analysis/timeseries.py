@@ -73,12 +73,19 @@ def pair_persistence(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
 
 
 def with_persistence(spec: pd.DataFrame, lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str | None,
-                     level: str) -> pd.DataFrame:
-    """Add :func:`pair_persistence` columns to one year's combined specialisation."""
+                     level: str, persistent_share: float = 0.75) -> pd.DataFrame:
+    """Add :func:`pair_persistence` columns to one year's combined specialisation.
+
+    ``persistent``: specialised in the analysis year and in at least ``persistent_share`` of the
+    years observed, and in at least 2 of them (with one year of data nothing is persistent).
+    """
     pp = pair_persistence(lq, indicators=indicators, rule=rule, level=level)
     keys = ["classification", "level", "region_code", "activity_code"]
     out = spec.merge(pp[keys + ["n_years", "years_specialised", "lq_change", "single_year"]], on=keys, how="left")
     out["n_years"] = out["n_years"].fillna(0).astype(int)
     out["years_specialised"] = out["years_specialised"].fillna(0).astype(int)
     out["single_year"] = out["single_year"].fillna(False).astype(bool)
+    share = out["years_specialised"] / out["n_years"].where(out["n_years"] > 0)
+    out["persistent"] = (out["specialised"] & (out["years_specialised"] >= 2)
+                         & (share >= persistent_share - 1e-12)).fillna(False).astype(bool)
     return out

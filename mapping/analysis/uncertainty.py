@@ -21,6 +21,15 @@ region's other cells, ``b`` the activity's other regions and ``c`` everything el
 ``v* = (ab + sqrt(ab (ab + c (a + b + c)))) / c`` and then falls. Its extremes over the (narrowed)
 independent intervals are therefore exact: the maximum at ``a, b`` low, ``c`` high and ``v`` at
 ``v*`` clipped to its interval; the minimum at ``a, b`` high, ``c`` low and ``v`` at an end.
+
+Where every region's total is a published equality (``region_total_source == "published"``, e.g.
+GRP = sum of GVA by section), the region total ``T`` and the national total ``N`` are fixed and the
+LQ is ``v N / (T (v + b))``: rising in ``v``, falling in ``b``. Its extremes over the cell intervals
+(each already narrowed to ``[max(lo, T - sum of the others' highs), min(hi, T - sum of the others'
+lows)]``, the exact range of a cell on the box cut by the equality) are ``v_lo N / (T (v_lo + b_hi))``
+and ``v_hi N / (T (v_hi + b_lo))``, exact because ``b`` sums cells of other regions, which vary
+independently. Without equalities (totals that are only upper bounds, national totals that tie a
+column together) the bounds above are valid but may be wider than the exact ones.
 """
 
 from __future__ import annotations
@@ -381,6 +390,8 @@ def lq_bounds(lq: pd.DataFrame) -> pd.DataFrame:
         mins = np.vstack([_lq_f(lo, a_hi, b_hi, c_lo), _lq_f(v_hi, a_hi, b_hi, c_lo)])
         mn = np.where(np.isnan(mins).all(axis=0), np.nan, np.nanmin(np.where(np.isnan(mins), np.inf, mins), axis=0))
     mx = np.where(c_inf & (v_hi > 0), np.inf, mx)
+    if "region_total_source" in df.columns:
+        mn, mx = _fixed_total_bounds(df, lo, hi, v_hi, b_lo, b_hi, n_hi - inf_v > 0, mn, mx)
     df["lq_low"] = mn
     df["lq_high"] = mx
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -394,6 +405,27 @@ def lq_bounds(lq: pd.DataFrame) -> pd.DataFrame:
     df.loc[has, "lq_low"] = np.fmin(df.loc[has, "lq_low"], p[has])
     df.loc[has, "lq_high"] = np.fmax(df.loc[has, "lq_high"], p[has])
     return df
+
+
+def _fixed_total_bounds(df, lo, hi, v_hi, b_lo, b_hi, b_inf, mn, mx):
+    """Exact LQ bounds where the region totals of the whole table are published equalities.
+
+    ``LQ = v N / (T (v + b))`` with ``T`` (``region_total``) and ``N`` (``national_total``) fixed.
+    Tables with any region whose total is not published keep the general bounds ``mn, mx``.
+    """
+    fixed = (df["region_total_source"] == "published").groupby([df[c] for c in _GROUP], sort=False).transform("all")
+    if not fixed.any():
+        return mn, mx
+    scale = (df["national_total"] / df["region_total"]).to_numpy(dtype=float)
+    vh = np.asarray(v_hi, dtype=float)
+    lo_, bl, bh = lo.to_numpy(dtype=float), np.asarray(b_lo, dtype=float), np.asarray(b_hi, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.where(lo_ > 0, scale * lo_ / (lo_ + bh), 0.0)
+        low = np.where(np.asarray(b_inf) & (lo_ > 0), 0.0, low)  # an unbounded other region -> share -> 0
+        high = np.where(vh > 0, scale * vh / (vh + bl), 0.0)
+        high = np.where(~np.isfinite(hi.to_numpy(dtype=float)) & (bl == 0), scale, high)  # the whole activity
+    f = fixed.to_numpy() & np.isfinite(scale)
+    return np.where(f, low, mn), np.where(f, high, mx)
 
 
 def poisson_lq_interval(lq: pd.DataFrame, *, indicators: tuple[str, ...], confidence: float = 0.95) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mapping.analysis.fastlq import dense_lq, dense_relatedness, from_long
-from mapping.analysis.location_quotient import location_quotients
+from mapping.analysis.location_quotient import REASON_TOTAL_UNKNOWN, location_quotients
 from mapping.analysis.relatedness import relatedness
 from mapping.errors import MappingError
 
@@ -38,7 +38,8 @@ def test_dense_lq_equals_the_long_table_function():
     tidy = _tidy()
     expected = location_quotients(tidy)
     values, present, inds, regs, acts = from_long(tidy)
-    got = dense_lq(values, indicators=inds, regions=regs, activities=acts).to_long(values, present=present)
+    got = dense_lq(values, indicators=inds, regions=regs, activities=acts, present=present).to_long(
+        values, present=present)
     assert len(got) == len(expected)
     for col in ("indicator", "region_code", "activity_code", "lq_reason", "specialised"):
         assert got[col].tolist() == expected[col].tolist(), col
@@ -46,7 +47,7 @@ def test_dense_lq_equals_the_long_table_function():
         np.testing.assert_allclose(got[col].to_numpy(float), expected[col].to_numpy(float), rtol=1e-12,
                                    equal_nan=True, err_msg=col)
     assert set(got["lq_reason"]) == {"", "value missing (suppressed or not published)", "region total is zero",
-                                     "national value of the activity is zero"}
+                                     "national value of the activity is zero", REASON_TOTAL_UNKNOWN}
 
 
 def test_dense_lq_without_gaps_has_no_reasons_and_refuses_negatives():
