@@ -108,10 +108,17 @@ def rule_statement(s) -> str:
     else:
         body = f"LQ ≥ {_g(s.threshold)}" + (' ("twice the national average")' if s.threshold == 2 else "")
     floors = []
-    if s.min_value > 0:
-        floors.append(f"value ≥ {_g(s.min_value)}")
-    if s.min_share_of_national > 0:
-        floors.append(f"share of national ≥ {s.min_share_of_national:.1%}")
+    mv, ms = s.min_value, s.min_share_of_national  # one number, or one per indicator
+    if isinstance(mv, dict):
+        if any(v > 0 for v in mv.values()):
+            floors.append("value ≥ " + ", ".join(f"{_g(v)} ({k})" for k, v in sorted(mv.items()) if v > 0))
+    elif mv > 0:
+        floors.append(f"value ≥ {_g(mv)}")
+    if isinstance(ms, dict):
+        if any(v > 0 for v in ms.values()):
+            floors.append("share of national ≥ " + ", ".join(f"{v:.2%} ({k})" for k, v in sorted(ms.items()) if v > 0))
+    elif ms > 0:
+        floors.append(f"share of national ≥ {ms:.2%}")
     return f"{combine}{each}: {body}" + (f", size floors {' and '.join(floors)}" if floors else "")
 
 
