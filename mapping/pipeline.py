@@ -399,7 +399,8 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
     report = render_report(manifest, built, inputs, analysis, config)
     report += robustness_section(manifest, built, analysis, config)  # certain vs possible, stability, hot spots
     report += relatedness_methods_section(groups.attrs, matrix.attrs)  # weights, k, nulls, development level
-    report += statistics_section(manifest)  # size floors, within-industry LQs, tests, FDR, exact bounds, years    if reuse is not None:
+    report += statistics_section(manifest)  # size floors, within-industry LQs, tests, FDR, exact bounds, years
+    if reuse is not None:
         report += reuse.report_section()
     (tmp / "report.md").write_text(report, encoding="utf-8")
     counts["report.md"] = None
