@@ -261,7 +261,8 @@ def load_activity_labels(path: Path | None = None) -> pd.DataFrame:
     return _read_csv(path, ACTIVITY_LABEL_COLUMNS, ["classification", "code", "label"], "activity label")
 
 
-def _unknown_error(unknown: list[str], names: list[str], key, what: str, source: str) -> MappingError:
+def _unknown_error(unknown: list[str], names: list[str], key, what: str, source: str,
+                   labels_file: str | None = None) -> MappingError:
     """Build the error listing unknown labels with the three closest registry names each."""
     by_key: dict[str, str] = {}
     for name in names:
@@ -271,7 +272,7 @@ def _unknown_error(unknown: list[str], names: list[str], key, what: str, source:
         close = difflib.get_close_matches(key(label), list(by_key), n=3, cutoff=0.0)
         items.append(f"{label!r} (closest: {', '.join(repr(by_key[c]) for c in close) or 'none'})")
     return MappingError(f"{source}: {len(unknown)} unknown {what} label(s): " + format_items(items)
-                        + f"; add the variant to geodata/{what}_labels.csv if it is a known unit")
+                        + f"; add the variant to {labels_file or f'geodata/{what}_labels.csv'} if it is a known unit")
 
 
 def resolve_region_labels(labels: Iterable[str], *, registry: pd.DataFrame | None = None,
@@ -320,7 +321,8 @@ def resolve_region_labels(labels: Iterable[str], *, registry: pd.DataFrame | Non
         else:
             out[label] = code
     if unknown:
-        raise _unknown_error(unknown, list(registry["name_ru"]), _region_key, "region", source)
+        raise _unknown_error(unknown, list(registry["name_ru"]), _region_key, "region", source,
+                             labels_table.attrs.get("path"))  # the label file in use
     return out
 
 
@@ -406,7 +408,8 @@ def resolve_activity_labels(labels: Iterable[str], *, classification: str, level
             out[label] = code
     if unknown:
         names = [n for n, c in zip(reg["name_ru"], reg["code"]) if level is None or level_of[c] == level]
-        raise _unknown_error(unknown, names, normalise_label, "activity", f"{source} ({classification})")
+        raise _unknown_error(unknown, names, normalise_label, "activity", f"{source} ({classification})",
+                             labels_table.attrs.get("path"))
     return out
 
 

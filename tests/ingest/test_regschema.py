@@ -103,3 +103,10 @@ def test_activity_registry_accepts_name(tmp_path):
     acts = load_activity_registry(p)
     assert acts["name_ru"].tolist() == ["Manufacturing", "Motor vehicles"] == acts["name_en"].tolist()
     assert isinstance(pd.DataFrame(acts), pd.DataFrame)
+
+
+def test_unknown_label_names_the_label_file_in_use(tmp_path, two_countries):
+    labels = _write(tmp_path / "my_labels.csv", "region_code,label,source\n")
+    with pytest.raises(MappingError, match=r"add the variant to .*my_labels\.csv"):
+        resolve_region_labels(["Nowhere"], registry=load_region_registry(two_countries),
+                              labels_table=load_region_labels(labels), source="data.csv")
