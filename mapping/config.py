@@ -304,6 +304,12 @@ class MapsSection(_Frozen):
     tiles_attribution: str | None = None
     #: Web-map simplification tolerance in degrees (the GeoJSON/GeoPackage keep full detail).
     simplify_deg: float = Field(default=0.02, ge=0, le=1)
+    #: Projected CRS of the static maps and of ``clusters.gpkg`` (``EPSG:3576``, a PROJ string, WKT); empty =
+    #: an Albers equal-area projection for the country (RU, US) or centred on the data (mapping/geo/cartography.py).
+    projection: str | None = None
+    #: Static-map insets as [title, [region codes]] pairs; empty = the country's defaults (Moscow, Saint
+    #: Petersburg for RU) plus far-flung units (mapping/outputs/staticmaps.py).
+    insets: list[tuple[str, list[str]]] | None = None
 
 
 class RunConfig(_Frozen):

@@ -38,12 +38,12 @@ from mapping.ingest.read import harmonise_units, read_input
 from mapping.ingest.tidy import select_units
 from mapping.ledger import FileLedger
 from mapping.outputs.deliverables import write_deliverables
+from mapping.outputs.gpkg import choose_layer_crs, write_clusters_gpkg
 from mapping.outputs.publish import (
     publish_latest,
     software_versions,
     write_csv,
     write_geojson,
-    write_geopackage,
     write_manifest,
 )
 from mapping.outputs.report import render_report
@@ -52,6 +52,7 @@ from mapping.outputs.statsreport import statistics_section
 from mapping.schema import (
     ACTIVITY_GROUP_COLUMNS,
     CANDIDATE_COLUMNS,
+    CONTRACT_VERSION,
     DIVERGENCE_COLUMNS,
     LQ_COLUMNS,
     SUPPORTED_COLUMNS,
@@ -431,16 +432,20 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
     counts["relatedness.csv"] = write_csv(matrix.reset_index(), tmp / "relatedness.csv")
     counts["candidate_clusters.csv"] = write_csv(built.candidates_table[CANDIDATE_COLUMNS], tmp / "candidate_clusters.csv")
     counts["divergence.csv"] = write_csv(built.divergence_table[DIVERGENCE_COLUMNS], tmp / "divergence.csv")
+    # Contract version 2: the pairs behind divergence.geojson (one feature per region), joinable on region_code.
+    counts["divergence_pairs.csv"] = write_csv(built.divergence_pairs[DIVERGENCE_COLUMNS], tmp / "divergence_pairs.csv")
     counts["supported_clusters.csv"] = write_csv(built.supported_table[SUPPORTED_COLUMNS], tmp / "supported_clusters.csv")
-    gj = {"candidate_clusters": ("candidate_id", built.candidates_layer),
-          "supported_clusters": ("cluster_id", built.supported_layer),
-          "divergence": ("divergence_id", built.divergence_layer)}
-    for name, (idc, gdf) in gj.items():
-        counts[f"{name}.geojson"] = write_geojson(gdf, tmp / f"{name}.geojson", id_column=idc)
+    gj = {"candidate_clusters": built.candidates_layer, "supported_clusters": built.supported_layer,
+          "divergence": built.divergence_layer}
+    for name, gdf in gj.items():
+        counts[f"{name}.geojson"] = write_geojson(gdf, tmp / f"{name}.geojson", id_column="id")
+    # The GeoPackage in an equal-area CRS of the country (mapping/outputs/gpkg.py).
+    crs = choose_layer_crs(geography.units, config.geodata.country if config is not None else None,
+                           override=getattr(getattr(config, "maps", None), "projection", None))
     from mapping.geo.credits import boundary_attribution  # the layers' description credits the boundaries
 
-    write_geopackage({name: gdf for name, (_, gdf) in gj.items()}, tmp / "clusters.gpkg",
-                     description=boundary_attribution(config) if config is not None else None)
+    write_clusters_gpkg(tmp / "clusters.gpkg", built, crs,
+                        description=boundary_attribution(config) if config is not None else None)
     return built, counts
 
 
@@ -448,6 +453,7 @@ def _manifest(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
               geography: Geography, timings: dict[str, float] | None, built, run_id: str) -> dict:
     return {
         "run_id": run_id,
+        "contract_version": CONTRACT_VERSION,
         "started": inputs.started,
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "config": config.resolved_dict(),

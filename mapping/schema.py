@@ -16,6 +16,8 @@ __all__ = [
     "CANDIDATE_COLUMNS",
     "SUPPORTED_COLUMNS",
     "DIVERGENCE_COLUMNS",
+    "DIVERGENCE_REGION_COLUMNS",
+    "CONTRACT_VERSION",
     "STATUSES",
     "FLAGS",
 ]
@@ -78,6 +80,21 @@ DIVERGENCE_COLUMNS = ["divergence_id", "region_code", "region_name", "region_nam
 
 STATUSES = ("aligned", "supported_not_specialised", "specialised_not_supported", "not_testable", "no_data")
 
+#: Version of ../shared/docs/output-contract.md the run folder follows (``manifest.json``'s ``contract_version``).
+CONTRACT_VERSION = 2
+#: The ``divergence`` layer of contract version 2: one feature per region (``id`` = ``<region_code>:<year>``);
+#: ``n_<status>`` counts its pairs of each status, ``activities_<status>`` names them, ``status_mix`` is the
+#: statuses present, sorted, joined with ``+`` (mapping/outputs/statusmix.py). The pairs themselves are
+#: ``DIVERGENCE_COLUMNS`` (``divergence_pairs.csv``, the GeoPackage's ``divergence_pairs`` table).
+DIVERGENCE_REGION_COLUMNS = (
+    ["id", "region_code", "region_name", "region_name_en", "federal_district", "year", "classification", "level",
+     "status_mix", "n_pairs"]
+    + [f"n_{s}" for s in ("aligned", "supported_not_specialised", "specialised_not_supported", "not_testable",
+                          "no_data")]
+    + [f"activities_{s}" for s in ("aligned", "supported_not_specialised", "specialised_not_supported",
+                                   "not_testable", "no_data")]
+    + ["supported_cluster_ids", "lq_max"])
+
 # Robustness evidence, added (never renamed): bounds, calls and intervals (mapping/analysis/uncertainty.py,
 # mapping/analysis/rules.py), years (mapping/analysis/timeseries.py), hot spots (mapping/analysis/spatial.py), grouping
 # stability and fixed categories (mapping/analysis/relatedness.py). See README "Robust specialisation".
@@ -85,7 +102,7 @@ LQ_COLUMNS += ["value_low", "value_high", "lq_low", "lq_high", "lq_ci_low", "lq_
                "rule", "lq_cutoff", "eco_stars", "years_specialised", "n_years", "lq_change",
                "local_moran_i", "local_moran_p", "hotspot"]
 ACTIVITY_GROUP_COLUMNS += ["stability", "data_group_id", "category"]
-CANDIDATE_COLUMNS += ["specialisation_call", "n_pairs", "n_certain_pairs", "years_specialised", "single_year",
+CANDIDATE_COLUMNS += ["group_name", "specialisation_call", "n_pairs", "n_certain_pairs", "years_specialised", "single_year",
                       "hotspot_pairs"]
 DIVERGENCE_COLUMNS += ["specialisation_call", "call_indicator", "lq_low", "lq_high", "lq_ci_low", "lq_ci_high",
                        "years_specialised", "n_years", "lq_change", "single_year", "hotspot", "local_moran_p"]

@@ -19,8 +19,8 @@ from shapely.geometry.base import BaseGeometry
 
 from mapping.errors import MappingError
 
-__all__ = ["reference_longitude", "unwrap_antimeridian", "simplify_for_web", "map_projection",
-           "COUNTRY_PROJECTIONS"]
+__all__ = ["reference_longitude", "unwrap_antimeridian", "simplify_for_web", "map_projection", "bulk_extent",
+           "COUNTRY_PROJECTIONS", "COUNTRY_CRS_NAMES", "layer_crs"]
 
 #: Equal-area conic projections centred on each country (PROJ strings).
 COUNTRY_PROJECTIONS: dict[str, str] = {
@@ -28,6 +28,12 @@ COUNTRY_PROJECTIONS: dict[str, str] = {
     "RU": "+proj=aea +lat_0=0 +lon_0=100 +lat_1=52 +lat_2=64 +datum=WGS84 +units=m +no_defs",
     # Albers for the United States (as EPSG:5070, here with Alaska and Hawaii on the same map).
     "US": "+proj=aea +lat_0=23 +lon_0=-96 +lat_1=29.5 +lat_2=45.5 +datum=WGS84 +units=m +no_defs",
+}
+
+#: Names under which the projections are stored in the GeoPackage (``gpkg_spatial_ref_sys``).
+COUNTRY_CRS_NAMES: dict[str, str] = {
+    "RU": "Russia Albers Equal Area (WGS 84, lon_0 100E, standard parallels 52N 64N)",
+    "US": "United States Albers Equal Area (WGS 84, parameters of EPSG:5070)",
 }
 
 
@@ -119,6 +125,54 @@ def unwrap_antimeridian(gdf: gpd.GeoDataFrame, ref_lon: float) -> gpd.GeoDataFra
     return out.set_geometry("geometry")
 
 
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    return shapely.MultiPolygon([p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"])
+
+
+def bulk_extent(geoms, *, gap: float = 0.2) -> tuple[tuple[float, float, float, float], np.ndarray]:
+    """The extent of the bulk of a map's area, leaving far-flung parts out (for insets or a note).
+
+    Starting from the largest polygon part, parts are added while they lie within ``gap`` times
+    the diagonal of the extent gathered so far; what never gets close is far-flung (Alaska and
+    Hawaii seen from the contiguous United States; nothing in Russia, where Kaliningrad lies
+    ~500 km from the mainland on a ~7,000 km map).
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+        In a projected CRS (metres).
+    gap : float, default 0.2
+        Largest distance, as a share of the current extent's diagonal, at which a part joins.
+
+    Returns
+    -------
+    extent : tuple of float
+        ``(minx, miny, maxx, maxy)`` of the parts kept.
+    far : numpy.ndarray of bool
+        Per input geometry: True when none of its parts is in the bulk.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    if len(parts) == 0:
+        return (0.0, 0.0, 1.0, 1.0), np.zeros(len(geoms), dtype=bool)
+    area = shapely.area(parts)
+    keep = np.zeros(len(parts), dtype=bool)
+    keep[int(np.argmax(area))] = True
+    while True:
+        box = shapely.box(*shapely.total_bounds(parts[keep]))
+        minx, miny, maxx, maxy = box.bounds
+        reach = gap * float(np.hypot(maxx - minx, maxy - miny))
+        near = ~keep & (shapely.distance(parts, box) <= reach)
+        if not near.any():
+            break
+        keep |= near
+    far = np.ones(len(geoms), dtype=bool)
+    far[np.unique(owner[keep])] = False
+    return tuple(float(v) for v in shapely.total_bounds(parts[keep])), far
+
+
 def simplify_for_web(gdf: gpd.GeoDataFrame, *, tolerance_deg: float = 0.02, decimals: int | None = 4,
                      preserve_topology: bool = True) -> gpd.GeoDataFrame:
     """Simplify polygons for an embedded web map (topology-preserving, per feature) and round.
@@ -155,7 +209,8 @@ def simplify_for_web(gdf: gpd.GeoDataFrame, *, tolerance_deg: float = 0.02, deci
     if preserve_topology:
         bad = ~shapely.is_valid(simple)
         if bad.any():
-            simple[bad] = shapely.make_valid(simple[bad])
+            # make_valid may return a GeometryCollection (polygons plus stray lines): keep the polygons.
+            simple[bad] = [_polygonal(g) for g in shapely.make_valid(simple[bad])]
     out["geometry"] = simple
     return out.set_geometry("geometry")
 
@@ -180,9 +235,57 @@ def map_projection(country: str | None, ref_lon: float, bounds: tuple[float, flo
     """
     if country and country.upper() in COUNTRY_PROJECTIONS:
         return pyproj.CRS.from_proj4(COUNTRY_PROJECTIONS[country.upper()])
+    if not all(map(math.isfinite, bounds)):
+        raise MappingError(f"map_projection: the data's bounds {bounds} are not finite (no geometry?)")
     _, miny, _, maxy = bounds
     lat1, lat2 = miny + (maxy - miny) / 6, maxy - (maxy - miny) / 6
     if abs(lat1 - lat2) < 1e-6:
         lat1, lat2 = lat1 - 1, lat2 + 1
     return pyproj.CRS.from_proj4(f"+proj=aea +lat_0={(miny + maxy) / 2:.4f} +lon_0={ref_lon:.4f} "
                                  f"+lat_1={lat1:.4f} +lat_2={lat2:.4f} +datum=WGS84 +units=m +no_defs")
+
+
+def layer_crs(country: str | None, ref_lon: float, bounds: tuple[float, float, float, float], *,
+              override: str | None = None) -> pyproj.CRS:
+    """The projected, equal-area CRS the GeoPackage layers are stored in, with a readable name.
+
+    A GIS client's "zoom to layer" then shows the country, not the world (in longitude/latitude
+    Chukotka's part west of -180 stretches a Russian layer across every meridian), and areas
+    measured in the layer are true areas (square metres).
+
+    Parameters
+    ----------
+    country : str or None
+        ISO 3166-1 alpha-2 code; ``RU`` and ``US`` use :data:`COUNTRY_PROJECTIONS`, named by
+        :data:`COUNTRY_CRS_NAMES`; other countries an Albers projection centred on the data
+        (see :func:`map_projection`).
+    ref_lon : float
+        The data's central longitude in degrees (:func:`reference_longitude`).
+    bounds : tuple of float
+        ``(minx, miny, maxx, maxy)`` of the unwrapped data in degrees.
+    override : str, optional
+        Any CRS pyproj understands (``EPSG:3576``, a PROJ string, WKT): ``[maps] projection``.
+
+    Returns
+    -------
+    pyproj.CRS
+        Projected, units metres.
+
+    Raises
+    ------
+    MappingError
+        If ``override`` is not a CRS pyproj knows or is not projected.
+    """
+    if override:
+        try:
+            crs = pyproj.CRS.from_user_input(override)
+        except pyproj.exceptions.CRSError as exc:
+            raise MappingError(f"maps.projection: {override!r} is not a CRS pyproj understands ({exc})") from None
+        if not crs.is_projected:
+            raise MappingError(f"maps.projection: {override!r} is not a projected CRS (units must be metres)")
+        return crs
+    crs = map_projection(country, ref_lon, bounds)
+    code = (country or "").upper()
+    name = COUNTRY_CRS_NAMES.get(code) or (
+        f"Albers Equal Area centred on the data (WGS 84, lon_0 {ref_lon:.2f})")
+    return pyproj.CRS.from_json_dict({**crs.to_json_dict(), "name": name})

@@ -52,7 +52,8 @@ def write_styles(run_dir: Path, built) -> dict[str, Path]:
 def write_maps(run_dir: Path, built, *, background: gpd.GeoDataFrame | None, country: str | None, year: int,
                without_geometry: list[str] | None = None, tiles: str | None = None,
                tiles_attribution: str | None = None, simplify_deg: float = 0.02,
-               attribution: str = BOUNDARY_ATTRIBUTION) -> dict[str, object]:
+               attribution: str = BOUNDARY_ATTRIBUTION, projection: str | None = None,
+               insets: list | None = None) -> dict[str, object]:
     """Write ``map.html`` and the static PNG maps into ``run_dir``.
 
     Parameters
@@ -76,6 +77,8 @@ def write_maps(run_dir: Path, built, *, background: gpd.GeoDataFrame | None, cou
     attribution : str
         The boundaries' credit line (the run's metadata: :func:`mapping.geo.credits.boundary_attribution`),
         shown in the web map's attribution control and the static maps' footer.
+    projection, insets : optional
+        ``[maps] projection`` and ``[maps] insets`` (see :mod:`mapping.outputs.staticmaps`).
 
     Returns
     -------
@@ -86,12 +89,13 @@ def write_maps(run_dir: Path, built, *, background: gpd.GeoDataFrame | None, cou
     counts = write_webmap(run_dir / "map.html", built.candidates_layer, built.supported_layer,
                           built.divergence_layer, background=background, title=f"Cluster map {year}",
                           tiles=tiles, tiles_attribution=tiles_attribution, simplify_deg=simplify_deg,
-                          attribution=attribution)
+                          attribution=attribution, pairs=built.divergence_pairs)
     note = attribution.rstrip(".") + "."
     if without_geometry:
         note += " Not drawn (no bundled boundary): " + ", ".join(without_geometry) + "."
     pngs = write_static_maps(run_dir, built.candidates_layer, built.divergence_layer, background=background,
-                             country=country, year=year, note=note)
+                             country=country, year=year, note=note, pairs=built.divergence_pairs,
+                             projection=projection, insets=insets)
     return {"map.html": counts, **{p.name: p for p in pngs.values()}}
 
 
@@ -119,5 +123,6 @@ def write_deliverables(run_dir: Path, built, geography, analysis, config) -> dic
     maps = write_maps(run_dir, built, background=geography.units, country=config.geodata.country,
                       year=analysis.year, without_geometry=geography.without_geometry, tiles=m.tiles,
                       tiles_attribution=m.tiles_attribution, simplify_deg=m.simplify_deg,
-                      attribution=boundary_attribution(config))  # from the boundaries' metadata (geo/credits.py)
+                      attribution=boundary_attribution(config),  # from the boundaries' metadata (geo/credits.py)
+                      projection=getattr(m, "projection", None), insets=getattr(m, "insets", None))
     return {**{p.name: None for p in styles.values()}, **{name: None for name in maps}}

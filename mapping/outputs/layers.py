@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from mapping.geo import boundaries as bnd
-from mapping.outputs.styles import add_simplestyle
+from mapping.outputs.styles import add_simplestyle, group_name
 from mapping.schema import STATUSES
 
 __all__ = ["Built", "build_layers"]
@@ -24,34 +25,54 @@ class Built:
     divergence_table: pd.DataFrame
     divergence_layer: gpd.GeoDataFrame
     headline: dict
+    #: Layer name -> the layer's geometries UNSPLIT at 180 degrees (EPSG:4326), row for row: the
+    #: GeoPackage stores these, projected (:func:`mapping.outputs.gpkg.write_layers_gpkg`).
+    unsplit: dict[str, gpd.GeoSeries] = field(default_factory=dict)
+
+    @property
+    def divergence_pairs(self) -> pd.DataFrame:
+        """The region x activity pairs (``divergence_pairs.csv``; the same rows as ``divergence.csv``)."""
+        return self.divergence_table
 
 
 def _join_names(codes: str, names: dict[str, str]) -> str:
     return ";".join(names.get(c, "") for c in codes.split(";") if c)
 
 
-def _layer(table: pd.DataFrame, geoms: pd.Series, codes_col: str) -> gpd.GeoDataFrame:
-    """Attach the union of the units' unsplit geometry, keep rows that have one, convert to RFC 7946."""
-    def union(codes: str):
-        parts = [geoms[c] for c in codes.split(";") if c in geoms.index]
+class _Geometries:
+    """Each distinct set of units' geometry, built once: the unsplit union (EPSG:4326) and its RFC 7946 form.
+
+    Many rows share a region (a US run has thousands of divergence pairs over 51 states, candidates
+    repeat regions), and snapping a detailed outline is the slow part, so each set of codes is
+    unioned and converted once.
+    """
+
+    def __init__(self, geoms: pd.Series):
+        self.geoms = geoms
+        self.unsplit: dict[str, object] = {}
+        self.rfc: dict[str, object] = {}
+
+    def _build(self, codes: str) -> None:
+        parts = [self.geoms[c] for c in codes.split(";") if c in self.geoms.index]
         if not parts:
-            return None
-        return gpd.GeoSeries(parts, crs="EPSG:4326").union_all() if len(parts) > 1 else parts[0]
+            self.unsplit[codes] = self.rfc[codes] = None
+            return
+        u = shapely.union_all(parts) if len(parts) > 1 else parts[0]
+        if u.geom_type not in ("Polygon", "MultiPolygon"):  # slivers of a union: keep the polygonal parts
+            u = shapely.MultiPolygon([p for p in shapely.get_parts(u) if p.geom_type == "Polygon"])
+        self.unsplit[codes] = u
+        self.rfc[codes] = bnd.to_rfc7946(
+            gpd.GeoDataFrame({"region_code": [codes]}, geometry=[u], crs="EPSG:4326")).geometry.iloc[0]
 
-    # One union + RFC 7946 conversion per distinct set of codes: many rows share a region (a US run has
-    # thousands of divergence pairs over 51 states), and snapping a detailed outline is the slow part.
-    cache: dict[str, object] = {}
-
-    def rfc(codes: str):
-        if codes not in cache:
-            u = union(codes)
-            cache[codes] = None if u is None else bnd.to_rfc7946(
-                gpd.GeoDataFrame({"region_code": [codes]}, geometry=[u], crs="EPSG:4326")).geometry.iloc[0]
-        return cache[codes]
-
-    g = [rfc(c) for c in table[codes_col]]
-    gdf = gpd.GeoDataFrame(table.copy(), geometry=g, crs="EPSG:4326")
-    return gdf.loc[gdf.geometry.notna()].reset_index(drop=True)
+    def layer(self, table: pd.DataFrame, codes_col: str) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+        """Rows that have a geometry, in RFC 7946 form, and the same rows' unsplit geometry."""
+        for codes in table[codes_col].unique():
+            if codes not in self.rfc:
+                self._build(codes)
+        keep = table[codes_col].map(lambda c: self.rfc[c] is not None).to_numpy(dtype=bool)
+        t = table.loc[keep].reset_index(drop=True)
+        gdf = gpd.GeoDataFrame(t, geometry=[self.rfc[c] for c in t[codes_col]], crs="EPSG:4326")
+        return gdf, gpd.GeoSeries([self.unsplit[c] for c in t[codes_col]], crs="EPSG:4326")
 
 
 def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status, supported,
@@ -80,6 +101,7 @@ def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, 
     ag["measure"], ag["method"] = matrix.attrs["measure"], groups.attrs["method"]
     ag["indicator"], ag["n_regions"] = matrix.attrs["indicator"], matrix.attrs["n_regions"]
     glabel = dict(zip(ag["group_id"], ag["group_label"]))
+    gname = {g: group_name(m["activity_code"], act_en) for g, m in ag.groupby("group_id")}
 
     # Which supported clusters touch each region x activity.
     sup_of = dict(zip(zip(pairs_status["region_code"], pairs_status["activity_code"]),
@@ -87,6 +109,9 @@ def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, 
 
     c = candidates.copy()
     c["group_label"] = c["group_id"].map(lambda g: glabel.get(g, f"{g}: singleton"))
+    # Legends name activities, not codes: the group's member activities in words (mapping/outputs/styles.py).
+    c["group_name"] = [gname.get(g) or group_name(str(a).split(";"), act_en) for g, a in
+                       zip(c["group_id"], c["activity_codes"])]
     c["region_names"] = c["region_codes"].map(lambda s: _join_names(s, name_ru))
     c["region_names_en"] = c["region_codes"].map(lambda s: _join_names(s, name_en))
     c["federal_districts"] = c["region_codes"].map(
@@ -144,17 +169,34 @@ def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, 
         "cross_regional_candidates": int(c["cross_regional"].sum()),
         "regions_analysed": int(analysis.spec["region_code"].nunique()),
     }
-    from mapping.schema import CANDIDATE_COLUMNS, DIVERGENCE_COLUMNS, SUPPORTED_COLUMNS
+    from mapping.outputs.statusmix import region_divergence
+    from mapping.schema import CANDIDATE_COLUMNS, DIVERGENCE_COLUMNS, DIVERGENCE_REGION_COLUMNS, SUPPORTED_COLUMNS
+
+    geo = _Geometries(geoms)
+    # Every layer carries the same string id field, ``id`` (the GeoJSON feature id, a column in the
+    # GeoPackage); the contract's own id columns stay as properties.
+    cand_layer, cand_unsplit = geo.layer(c[CANDIDATE_COLUMNS].assign(id=c["candidate_id"].astype(str)),
+                                         "region_codes")
+    sup_layer, sup_unsplit = geo.layer(s[SUPPORTED_COLUMNS + ["_units"]].assign(id=s["cluster_id"].astype(str)),
+                                       "_units")
+    info = pd.DataFrame({"region_name": name_ru, "region_name_en": name_en, "federal_district": fd})
+    regions = region_divergence(d, region_info=info)
+    div_layer, div_unsplit = geo.layer(regions[DIVERGENCE_REGION_COLUMNS], "region_code")
+    headline["divergence_regions"] = int(len(regions))
+    headline["regions_by_status_mix"] = {str(k): int(v) for k, v in regions["status_mix"].value_counts().items()}
+
+    def first_id(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return gdf[["id"] + [col for col in gdf.columns if col != "id"]]
 
     return Built(
         activity_groups=ag,
         candidates_table=c[CANDIDATE_COLUMNS],
         # Layers also carry simplestyle-spec properties (fill, stroke, title, ...), appended last.
-        candidates_layer=add_simplestyle(_layer(c[CANDIDATE_COLUMNS], geoms, "region_codes"), "candidate_clusters"),
+        candidates_layer=add_simplestyle(first_id(cand_layer), "candidate_clusters"),
         supported_table=s[SUPPORTED_COLUMNS],
-        supported_layer=add_simplestyle(_layer(s[SUPPORTED_COLUMNS + ["_units"]], geoms, "_units")
-                                        .drop(columns="_units"), "supported_clusters"),
+        supported_layer=add_simplestyle(first_id(sup_layer).drop(columns="_units"), "supported_clusters"),
         divergence_table=d[DIVERGENCE_COLUMNS],
-        divergence_layer=add_simplestyle(_layer(d[DIVERGENCE_COLUMNS], geoms, "region_code"), "divergence"),
+        divergence_layer=add_simplestyle(div_layer, "divergence"),
         headline=headline,
+        unsplit={"candidate_clusters": cand_unsplit, "supported_clusters": sup_unsplit, "divergence": div_unsplit},
     )

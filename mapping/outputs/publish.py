@@ -33,12 +33,20 @@ def new_run_id(content_key: str, *, now: dt.datetime | None = None) -> str:
 
 
 def _flatten(df: pd.DataFrame) -> pd.DataFrame:
-    """Make properties flat and consistently typed: lists joined by ';', text NaN -> ''."""
+    """Make properties flat and consistently typed: lists joined by ';', text NaN -> ''.
+
+    Integers that fit are written as 32-bit integers, which is what GDAL reads back from GeoJSON,
+    so a layer has the same field types in GeoJSON and GeoPackage.
+    """
     out = df.copy()
     for c in out.columns:
         if c == "geometry":
             continue
         col = out[c]
+        if pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            if len(col) == 0 or (col.min() >= -2**31 and col.max() < 2**31):
+                out[c] = col.astype("int32")
+            continue
         if col.dtype == object:
             out[c] = col.map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple, set))
                              else ("" if v is None or (isinstance(v, float) and np.isnan(v)) else v))
@@ -73,8 +81,9 @@ GPKG_VERSION = "1.2"
 
 
 def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path, *, styles: dict[str, str] | None = None,
-                     description: str | None = None, styled_at: dt.datetime | None = None) -> None:
-    """Write several layers into one GeoPackage (EPSG:4326), with optional embedded QGIS styles.
+                     description: str | None = None, styled_at: dt.datetime | None = None,
+                     tables: dict[str, pd.DataFrame] | None = None) -> None:
+    """Write several layers into one GeoPackage (in the layers' CRS), with optional embedded QGIS styles.
 
     Parameters
     ----------
@@ -90,11 +99,16 @@ def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path, *, styles:
         Layer description (e.g. the boundary attribution), stored in ``gpkg_contents``.
     styled_at : datetime, optional
         ``update_time`` of the styles (default: now, UTC).
+    tables : dict of str to DataFrame, optional
+        Non-spatial attribute tables (e.g. ``divergence_pairs``), registered as ``attributes``.
     """
     layer_options = {"DESCRIPTION": description} if description else {}
     for i, (name, gdf) in enumerate(layers.items()):
         pyogrio.write_dataframe(_flatten(gdf), path, layer=name, driver="GPKG", layer_options=layer_options,
                                 dataset_options={"VERSION": GPKG_VERSION} if i == 0 else None)
+    for name, df in (tables or {}).items():
+        pyogrio.write_dataframe(_flatten(pd.DataFrame(df)), path, layer=name, driver="GPKG",
+                                dataset_options=None if layers else {"VERSION": GPKG_VERSION})
     if styles:
         write_layer_styles(path, styles, when=styled_at)
 

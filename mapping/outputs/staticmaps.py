@@ -1,8 +1,12 @@
-"""Static PNG maps for the report: divergence by status and candidate clusters by co-location group.
+"""Static PNG maps for the report: divergence by status mix and candidate clusters by co-location group.
 
-Maps are drawn in an equal-area conic projection centred on the country (Albers, central
-meridian 100 E for Russia; see :data:`mapping.geo.cartography.COUNTRY_PROJECTIONS`) from the
-unwrapped geometry, so Chukotka is drawn whole instead of being torn at 180 degrees.
+Maps are drawn in an equal-area conic projection (Albers): for Russia and the US the country's
+own (:data:`mapping.geo.cartography.COUNTRY_PROJECTIONS`), for other countries one centred on the
+data, or the CRS set as ``[maps] projection``. Geometry is unwrapped at 180 degrees, so Chukotka is
+drawn whole. The main extent covers the bulk of the area (:func:`mapping.geo.cartography.bulk_extent`);
+far-flung units (Alaska, Hawaii) get insets, and small, dense regions get insets too (Moscow with
+Moscow Oblast, Saint Petersburg with Leningrad Oblast: :data:`COUNTRY_INSETS`, ``[maps] insets``).
+Regions the report's headline names are labelled.
 Figures use matplotlib's object API (no pyplot state), so they can be drawn from worker threads.
 """
 
@@ -11,21 +15,35 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # a bare Figure: no pyplot state, no GUI backend, PNG via Agg
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from mapping.geo.cartography import map_projection, reference_longitude, simplify_for_web, unwrap_antimeridian
-from mapping.schema import STATUSES
-from mapping.outputs.styles import STATUS_COLOURS, STATUS_LABELS, group_colours
+from mapping.geo.cartography import (
+    bulk_extent,
+    layer_crs,
+    reference_longitude,
+    simplify_for_web,
+    unwrap_antimeridian,
+)
+from mapping.outputs.statusmix import CONTRACT_STATUSES, MIX_COLOURS, STATUS_COLOURS, STATUS_LABELS, mix_label
+from mapping.outputs.styles import group_colours
 
-__all__ = ["write_divergence_png", "write_candidates_png", "write_static_maps", "STATIC_MAPS"]
+__all__ = ["write_divergence_png", "write_candidates_png", "write_static_maps", "headline_regions",
+           "STATIC_MAPS", "COUNTRY_INSETS"]
 
 #: File names of the static maps in a run folder.
 STATIC_MAPS = {"divergence": "divergence.png", "candidate_clusters": "candidate_clusters.png"}
+#: Insets drawn by default for a country: (title, region codes). Far-flung units get insets as well.
+COUNTRY_INSETS: dict[str, list[tuple[str, list[str]]]] = {
+    "RU": [("Moscow and Moscow Oblast", ["RU-MOW", "RU-MOS"]),
+           ("Saint Petersburg and Leningrad Oblast", ["RU-SPE", "RU-LEN"])],
+}
 _BACKGROUND, _EDGE = "#e4e4e4", "#ffffff"
 _DPI = 110
+_MAX_FAR_INSETS = 3
 
 
 def _blend(colour: str, share: float) -> str:
@@ -36,17 +54,31 @@ def _blend(colour: str, share: float) -> str:
 
 
 class _Frame:
-    """Background units and the projection shared by the panels of one run's maps."""
+    """Background units, the projection, the main extent and the insets shared by one run's maps."""
 
-    def __init__(self, layers: list[gpd.GeoDataFrame], background: gpd.GeoDataFrame | None, country: str | None):
+    def __init__(self, layers: list[gpd.GeoDataFrame], background: gpd.GeoDataFrame | None, country: str | None,
+                 *, projection: str | None = None, insets: list | None = None):
         self.ref = reference_longitude(*(g for g in layers if len(g)))
         base = background if background is not None and len(background) else pd.concat(layers)
-        base = self._prepare(base.to_crs(4326)[["geometry"]])
-        self.crs = map_projection(country, self.ref, tuple(base.total_bounds))
+        cols = [c for c in ("region_code", "geometry") if c in base.columns]
+        base = self._prepare(base.to_crs(4326)[cols])
+        self.crs = layer_crs(country, self.ref, tuple(base.total_bounds), override=projection)
         self.background = base.to_crs(self.crs)
-        minx, miny, maxx, maxy = self.background.total_bounds
-        self.extent = (minx, miny, maxx, maxy)
+        self.extent, far = bulk_extent(self.background.geometry.to_numpy())
+        minx, miny, maxx, maxy = self.extent
         self.aspect = (maxy - miny) / (maxx - minx)
+        self.projection_name = self.crs.name
+        codes = self.background["region_code"] if "region_code" in self.background.columns else pd.Series(dtype=str)
+        wanted = insets if insets is not None else COUNTRY_INSETS.get((country or "").upper(), [])
+        self.insets = [(t, [c for c in cs if c in set(codes)]) for t, cs in wanted]
+        self.insets = [(t, cs) for t, cs in self.insets if cs]
+        far_codes = list(codes[far]) if len(codes) else []
+        self.far_note = ""
+        if far_codes:
+            if len(far_codes) <= _MAX_FAR_INSETS:
+                self.insets += [(c, [c]) for c in far_codes]
+            else:
+                self.far_note = "Outside the main extent: " + ", ".join(far_codes) + "."
 
     def _prepare(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         # A pixel of a 12-inch country map spans ~0.1 degree: simplifying at 0.01 changes nothing
@@ -57,14 +89,44 @@ class _Frame:
     def project(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return self._prepare(gdf).to_crs(self.crs)
 
-    def panel(self, ax) -> None:
+    def panel(self, ax, extent=None, *, pad: float = 0.01) -> None:
         self.background.plot(ax=ax, color=_BACKGROUND, edgecolor=_EDGE, linewidth=0.3)
-        minx, miny, maxx, maxy = self.extent
-        padx, pady = (maxx - minx) * 0.01, (maxy - miny) * 0.02
+        minx, miny, maxx, maxy = extent or self.extent
+        padx, pady = (maxx - minx) * pad, (maxy - miny) * 2 * pad
         ax.set_xlim(minx - padx, maxx + padx)
         ax.set_ylim(miny - pady, maxy + pady)
         ax.set_aspect("equal")
         ax.set_axis_off()
+
+    def inset_extent(self, codes: list[str]) -> tuple[float, float, float, float]:
+        sel = self.background.loc[self.background["region_code"].isin(codes)]
+        minx, miny, maxx, maxy = sel.total_bounds
+        # Square-ish window with a margin, so the neighbours give context.
+        cx, cy, half = (minx + maxx) / 2, (miny + maxy) / 2, max(maxx - minx, maxy - miny) * 0.6
+        return cx - half, cy - half, cx + half, cy + half
+
+
+def headline_regions(pairs: pd.DataFrame, *, top: int = 10) -> list[str]:
+    """Regions the report's headline names: those of aligned pairs and of the ``top`` untapped pairs by LQ."""
+    if pairs is None or not len(pairs):
+        return []
+    aligned = pairs.loc[pairs["status"] == "aligned", "region_code"]
+    un = pairs.loc[pairs["status"] == "specialised_not_supported"].sort_values("lq_max", ascending=False,
+                                                                              kind="stable")
+    return list(dict.fromkeys([*aligned, *un["region_code"].head(top)]))
+
+
+def _labels(ax, proj: gpd.GeoDataFrame, codes: list[str], names: dict[str, str], extent) -> None:
+    minx, miny, maxx, maxy = extent
+    for code in codes:
+        row = proj.loc[proj["region_code"] == code]
+        if row.empty:
+            continue
+        pt = row.geometry.iloc[0].representative_point()
+        if not (minx <= pt.x <= maxx and miny <= pt.y <= maxy):
+            continue
+        ax.annotate(names.get(code) or code, (pt.x, pt.y), fontsize=7, ha="center", va="center", color="#111111",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
 
 
 def _figure(frame: _Frame, n: int, ncols: int, width: float = 12.0, *, right: float = 0.0,
@@ -92,62 +154,122 @@ def _footer(fig: Figure, text: str) -> None:
     fig.text(0.01, 0.005, text, fontsize=7.5, color="#555555", ha="left", va="bottom", wrap=True)
 
 
-def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background: gpd.GeoDataFrame | None = None,
-                         country: str | None = None, year: int | None = None, note: str = "") -> Path:
-    """One panel per status: regions with at least one region x activity pair of that status.
+def _draw_mix(ax, frame: _Frame, proj: gpd.GeoDataFrame, extent=None, *, pad: float = 0.01) -> None:
+    frame.panel(ax, extent, pad=pad)
+    if len(proj):
+        proj.plot(ax=ax, color=proj["status_mix"].map(MIX_COLOURS), edgecolor="#444444", linewidth=0.35)
 
-    The shade says how many activities of the region have the status (1, 2, 3 or more), so a
-    region with several statuses appears in several panels and nothing is hidden by overlap.
+
+def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background: gpd.GeoDataFrame | None = None,
+                         country: str | None = None, year: int | None = None, note: str = "",
+                         pairs: pd.DataFrame | None = None, projection: str | None = None,
+                         insets: list | None = None) -> Path:
+    """The divergence map: each region in the colour of its status mix, with insets, labels and counts.
+
+    The main panel colours every region once by ``status_mix`` (the legend lists the mixes present,
+    with their number of regions); insets enlarge small, dense regions and far-flung ones; the
+    regions the headline names are labelled. Below, one small panel per status present shades
+    regions by how many of their activities have the status: "1 activity" is a light tint with
+    hatching, so it is never confused with "no pair" (plain grey).
 
     Parameters
     ----------
     path : Path
         PNG file to write.
     divergence : geopandas.GeoDataFrame
-        The divergence layer (EPSG:4326, RFC 7946 form).
+        The divergence layer (contract version 2: one feature per region; EPSG:4326, RFC 7946 form).
     background : geopandas.GeoDataFrame, optional
-        Every analysis unit (EPSG:4326), drawn in grey.
+        Every analysis unit (EPSG:4326; ``region_code`` for insets), drawn in grey.
     country : str, optional
-        ISO 3166-1 alpha-2 code, selects the projection.
+        ISO 3166-1 alpha-2 code: selects the projection and the default insets.
     year : int, optional
         For the title.
     note : str
         Footer text (sources, units without geometry).
+    pairs : DataFrame, optional
+        The region x activity pairs: which regions the headline names (labels).
+    projection : str, optional
+        ``[maps] projection``.
+    insets : list of (title, list of region codes), optional
+        ``[maps] insets``; default :data:`COUNTRY_INSETS` for the country.
 
     Returns
     -------
     Path
     """
-    frame = _Frame([divergence], background, country)
-    proj = frame.project(divergence[["region_code", "status", "geometry"]])
-    fig, axes = _figure(frame, len(STATUSES), 1, right=2.4)
-    for ax, status in zip(axes, STATUSES):
-        frame.panel(ax)
-        sub = proj.loc[proj["status"] == status]
-        counts = sub.groupby("region_code").size()
-        regions = sub.drop_duplicates("region_code").set_index("region_code")
-        shades = {1: 0.45, 2: 0.75, 3: 1.0}
+    frame = _Frame([divergence], background, country, projection=projection, insets=insets)
+    cols = ["region_code", "region_name_en", "status_mix", "geometry"] + [f"n_{s}" for s in CONTRACT_STATUSES]
+    proj = frame.project(divergence[[c for c in cols if c in divergence.columns]])
+    statuses = [s for s in CONTRACT_STATUSES if f"n_{s}" in proj.columns and (proj[f"n_{s}"] > 0).any()]
+    width, right = 12.0, 3.0
+    main_w = width - right
+    main_h = main_w * frame.aspect
+    ncols = 2 if len(statuses) > 1 else 1
+    nrows_s = -(-len(statuses) // ncols)
+    small_h = (width / ncols) * 0.98 * frame.aspect
+    head, title_h, foot = 0.8, 0.4, 0.5
+    height = head + main_h + nrows_s * (small_h + title_h) + foot
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    top = height - head  # inches from the bottom
+    ax = fig.add_axes((0.005, (top - main_h) / height, main_w / width, main_h / height))
+    _draw_mix(ax, frame, proj)
+    names = dict(zip(proj["region_code"], proj.get("region_name_en", proj["region_code"])))
+    labelled = headline_regions(pairs)[:14] if pairs is not None else []
+    _labels(ax, proj, labelled, names, frame.extent)
+    n = proj["status_mix"].value_counts()
+    handles = [Patch(facecolor=c, edgecolor="#444444", label=f"{mix_label(m)} ({n[m]})")
+               for m, c in MIX_COLOURS.items() if m in n.index]
+    handles.append(Patch(facecolor=_BACKGROUND, edgecolor="#bbbbbb", label="no pair"))
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=((main_w + 0.1) / width, top / height), fontsize=8,
+               frameon=False, title="statuses of the region's pairs\n(number of regions)", title_fontsize=8.5,
+               alignment="left")
+    # Insets in the right column, below the legend.
+    n_in = len(frame.insets)
+    if n_in:
+        box = min(right - 0.3, (main_h * 0.62) / n_in)
+        for i, (title, codes) in enumerate(frame.insets):
+            y = top - main_h * 0.38 - (i + 1) * box
+            iax = fig.add_axes(((main_w + 0.2) / width, y / height, box / width, (box - 0.25) / height))
+            _draw_mix(iax, frame, proj, frame.inset_extent(codes), pad=0.0)
+            _labels(iax, proj, codes, names, frame.inset_extent(codes))
+            iax.set_title(title, fontsize=7.5, loc="left")
+            for spine in iax.spines.values():
+                spine.set_visible(True)
+    # Small multiples: one per status present, shaded by the number of activities.
+    shades = {1: 0.35, 2: 0.7, 3: 1.0}
+    for k, status in enumerate(statuses):
+        r, c = divmod(k, ncols)
+        y0 = top - main_h - (r + 1) * (small_h + title_h) + 0.05
+        sax = fig.add_axes((c / ncols + 0.005, y0 / height, 1 / ncols - 0.01, small_h / height))
+        frame.panel(sax)
+        col = f"n_{status}"
+        sub = proj.loc[proj[col] > 0]
         base = STATUS_COLOURS[status]
-        if len(regions):
-            regions = regions.assign(_c=[_blend(base, shades[min(int(counts[c]), 3)]) for c in regions.index])
-            regions.plot(ax=ax, color=regions["_c"], edgecolor="#444444", linewidth=0.35)
+        for cnt, share in shades.items():
+            part = sub.loc[(sub[col] >= 3) if cnt == 3 else (sub[col] == cnt)]
+            if len(part):
+                part.plot(ax=sax, color=_blend(base, share), edgecolor=base if cnt == 1 else "#444444",
+                          linewidth=0.5 if cnt == 1 else 0.3, hatch="////" if cnt == 1 else None)
         en, ru = STATUS_LABELS[status]
-        label = f"{en} — {ru}" if (country or "").upper() == "RU" else en  # Russian for the Russian map
-        ax.set_title(f"{label}: {len(sub)} pairs in {len(regions)} regions", fontsize=11, loc="left")
-        handles = [Patch(facecolor=_blend(base, s), edgecolor="#444444", label=lab)
-                   for s, lab in ((0.45, "1 activity"), (0.75, "2 activities"), (1.0, "3 or more"))]
-        handles.append(Patch(facecolor=_BACKGROUND, edgecolor="#bbbbbb", label="no pair with this status"))
-        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8.5, frameon=False,
-                  title="region × activity pairs", title_fontsize=8.5, alignment="left")
-    fig.suptitle(f"Specialisation vs support{f', {year}' if year else ''}: divergence by status "
-                 "(Albers equal-area)", fontsize=13, x=0.01, ha="left", y=1 - 0.15 / fig.get_figheight(), va="top")
-    _footer(fig, note)
+        label = f"{en} — {ru}" if (country or "").upper() == "RU" else en
+        sax.set_title(f"{label}: {int(sub[col].sum())} pairs in {len(sub)} regions", fontsize=9, loc="left")
+        hs = [Patch(facecolor=_blend(base, 0.35), edgecolor=base, hatch="////", label="1 activity"),
+              Patch(facecolor=_blend(base, 0.7), edgecolor="#444444", label="2 activities"),
+              Patch(facecolor=base, edgecolor="#444444", label="3 or more"),
+              Patch(facecolor=_BACKGROUND, edgecolor="#bbbbbb", label="no pair")]
+        sax.legend(handles=hs, loc="lower left", fontsize=7, frameon=True, framealpha=0.85)
+    fig.suptitle(f"Specialisation vs support{f', {year}' if year else ''}: regions by the statuses of their "
+                 f"pairs", fontsize=13, x=0.01, ha="left", y=1 - 0.12 / height, va="top")
+    fig.text(0.01, 1 - 0.5 / height, f"Projection: {frame.projection_name}", fontsize=7.5, color="#555555",
+             ha="left", va="top")
+    _footer(fig, " ".join(t for t in (note, frame.far_note) if t))
     fig.savefig(path, dpi=_DPI, bbox_inches="tight", facecolor="white")
     return Path(path)
 
 
 def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background: gpd.GeoDataFrame | None = None,
-                         country: str | None = None, year: int | None = None, note: str = "") -> Path:
+                         country: str | None = None, year: int | None = None, note: str = "",
+                         projection: str | None = None, **_ignored) -> Path:
     """One panel per co-location group: its candidate clusters, outlined, in the group's colour.
 
     Candidates of one group never share a region, so within a panel nothing overlaps; a
@@ -166,9 +288,9 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     -------
     Path
     """
-    frame = _Frame([candidates], background, country)
-    proj = frame.project(candidates[["candidate_id", "group_id", "group_label", "cross_regional", "n_regions",
-                                     "geometry"]])
+    frame = _Frame([candidates], background, country, projection=projection, insets=[])
+    cols = ["candidate_id", "group_id", "group_label", "group_name", "cross_regional", "n_regions", "geometry"]
+    proj = frame.project(candidates[[c for c in cols if c in candidates.columns]])
     colours = group_colours(proj["group_id"])
     groups = list(colours) or [""]
     ncols = 1 if len(groups) <= 3 else 2
@@ -182,17 +304,18 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
             cross = sub.loc[sub["cross_regional"].astype(bool)]
             if len(cross):
                 cross.boundary.plot(ax=ax, color="#111111", linewidth=1.1)
-        label = str(sub["group_label"].iloc[0]) if len(sub) else "no candidates"
+        label = (f"{gid}: {sub['group_name'].iloc[0]}" if len(sub) and "group_name" in sub.columns
+                 else str(sub["group_label"].iloc[0]) if len(sub) else "no candidates")
         if len(label) > 70:
             label = label[:67] + "..."
         ax.set_title(f"{label}: {len(sub)} candidates", fontsize=10, loc="left")
-    handles = [Patch(facecolor=c, edgecolor="#444444", label=g) for g, c in colours.items()]
+    handles = [Patch(facecolor=c, edgecolor="#444444", label=g) for g, c in colours.items()][:30]
     handles += [Line2D([], [], color="#111111", linewidth=1.1, label="cross-regional candidate (outline)"),
                 Patch(facecolor=_BACKGROUND, edgecolor="#bbbbbb", label="no candidate of the group")]
     fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.3 / fig.get_figheight()),
                ncol=min(len(handles), 6), fontsize=8.5, frameon=False, title="co-location group",
                title_fontsize=8.5, alignment="left")
-    fig.suptitle(f"Candidate clusters{f', {year}' if year else ''}, by co-location group (Albers equal-area)",
+    fig.suptitle(f"Candidate clusters{f', {year}' if year else ''}, by co-location group ({frame.projection_name})",
                  fontsize=13, x=0.01, ha="left", y=1 - 0.15 / fig.get_figheight(), va="top")
     _footer(fig, note)
     fig.savefig(path, dpi=_DPI, bbox_inches="tight", facecolor="white")

@@ -1,12 +1,21 @@
 """Colours and styles shared by every map deliverable: GeoJSON simplestyle, QGIS QML, web and static maps.
 
 One palette drives all of them, so QGIS, geojson.io, ``map.html`` and the report's PNGs show a
-status or a co-location group in the same colour.
+status mix or a co-location group in the same colour.
 
-* Statuses use Paul Tol's "bright" blue / red / yellow: distinguishable in normal vision and in
-  simulated protanopia, deuteranopia and tritanopia (checked in ``tests/outputs/test_gis_outputs.py``).
+* The divergence layer (one feature per region, contract version 2) is coloured by ``status_mix``
+  (:mod:`mapping.outputs.statusmix`): opaque fills, one per region, so every colour on the map is a
+  legend colour. Statuses use Paul Tol's "bright" blue / red / yellow: distinguishable in normal
+  vision and in simulated protanopia, deuteranopia and tritanopia (``tests/outputs/test_gis_outputs.py``).
+* Supported clusters may share regions: they are drawn as outlines in their status colour, never
+  as fills. Candidate clusters of different co-location groups may share regions too: each group is
+  hatched at its own angle in its own colour, so overlapping candidates cross-hatch instead of blending.
 * Co-location groups use Tol's "muted" nine-colour qualitative scheme (also colour-blind safe);
-  a tenth group and beyond repeat it, groups with no colour of their own are pale grey.
+  a tenth group and beyond repeat it (with another hatch angle), groups with no colour of their own
+  are pale grey.
+* Outlines are drawn by a geometry generator that leaves out edges lying on the 180th meridian, so
+  Chukotka, split there in the GeoJSON (RFC 7946), shows no seam.
+* Legends list only the categories that occur, and name activities rather than codes.
 """
 
 from __future__ import annotations
@@ -19,28 +28,19 @@ import geopandas as gpd
 import pandas as pd
 
 from mapping.errors import MappingError
-from mapping.schema import STATUSES
+from mapping.outputs.statusmix import (
+    CONTRACT_STATUSES,
+    MIX_COLOURS,
+    STATUS_COLOURS,
+    STATUS_LABELS,
+    mix_colour,
+    mix_label,
+)
 
 __all__ = ["STATUS_COLOURS", "STATUS_LABELS", "GROUP_PALETTE", "NO_GROUP_COLOUR", "SIMPLESTYLE_KEYS",
-           "LAYER_KINDS", "group_colours", "feature_colours", "add_simplestyle", "qml_style", "layer_style_rules"]
+           "LAYER_KINDS", "FILLED_LAYERS", "group_colours", "group_name", "feature_colours", "add_simplestyle",
+           "qml_style", "layer_style_rules", "hatch_angle", "SEAMLESS_OUTLINE"]
 
-#: One colour per divergence status (Tol "bright": blue, red, yellow).
-STATUS_COLOURS: dict[str, str] = {
-    "aligned": "#4477AA",
-    "supported_not_specialised": "#EE6677",
-    "specialised_not_supported": "#CCBB44",
-    # No verdict: greys, dark where the data cannot test the threshold, pale where there are no data.
-    "not_testable": "#444444",
-    "no_data": "#DDDDDD",
-}
-#: Legend labels of the statuses, English and Russian.
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "aligned": ("aligned: supported and specialised", "поддержан и специализирован"),
-    "supported_not_specialised": ("supported, not specialised", "поддержан без специализации"),
-    "specialised_not_supported": ("specialised, not supported (untapped)", "специализация без поддержки"),
-    "not_testable": ("supported, not testable with these data", "поддержан, данные не позволяют проверить"),
-    "no_data": ("supported, no data for the region", "поддержан, нет данных по региону"),
-}
 #: Co-location group colours (Tol "muted"), in group-id order.
 GROUP_PALETTE: tuple[str, ...] = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99",
                                   "#999933", "#AA4499")
@@ -50,9 +50,17 @@ OUTLINE_COLOUR = "#333333"
 SIMPLESTYLE_KEYS = ("title", "description", "fill", "fill-opacity", "stroke", "stroke-width", "stroke-opacity")
 #: Layer kinds and the property that colours them.
 LAYER_KINDS: dict[str, str] = {"candidate_clusters": "group_id", "supported_clusters": "status",
-                               "divergence": "status"}
-_FILL_OPACITY = {"candidate_clusters": 0.6, "supported_clusters": 0.35, "divergence": 0.7}
+                               "divergence": "status_mix"}
+#: Layers whose default style fills polygons (the others are outlines or hatching): their features
+#: must not overlap (``tests/outputs/test_overlap.py``).
+FILLED_LAYERS = ("divergence",)
+_FILL_OPACITY = {"candidate_clusters": 0.0, "supported_clusters": 0.0, "divergence": 1.0}
 _STROKE_WIDTH = {"candidate_clusters": 1.0, "supported_clusters": 2.0, "divergence": 0.5}
+#: QGIS expression: the feature's outline without the edges on the 180th meridian (where RFC 7946
+#: GeoJSON splits Chukotka). In a projected layer (the GeoPackage) nothing lies on those short
+#: lines near the false origin, so the whole outline is drawn.
+SEAMLESS_OUTLINE = ("difference(boundary($geometry), buffer(geom_from_wkt("
+                    "'MULTILINESTRING((180 -90,180 90),(-180 -90,-180 90))'), 0.000001))")
 
 
 def group_colours(group_ids) -> dict[str, str]:
@@ -90,14 +98,52 @@ def group_colours(group_ids) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def group_name(codes, names: dict[str, str], *, n: int = 3, width: int = 36) -> str:
+    """A short name of a set of activities for legends: the first ``n`` names, then ``+k more``.
+
+    Parameters
+    ----------
+    codes : iterable of str
+        Activity codes, in the order to show.
+    names : dict
+        Code -> name (English); a code without a name is shown as the code.
+    n : int, default 3
+        Names shown.
+    width : int, default 36
+        Longest name shown, in characters (longer names end with an ellipsis).
+
+    Examples
+    --------
+    >>> group_name(["C", "B", "D"], {"C": "Manufacturing", "B": "Mining and quarrying"}, n=2)
+    'Manufacturing (C) · Mining and quarrying (B) · +1 more'
+    """
+    codes = [str(c) for c in codes if isinstance(c, str) and c]
+    shown = []
+    for code in codes[:n]:
+        name = str(names.get(code) or "").strip()
+        name = name if len(name) <= width else name[:width - 1].rstrip(" ,;") + "…"
+        shown.append(f"{name} ({code})" if name else code)
+    more = len(codes) - len(shown)
+    return " · ".join(shown + ([f"+{more} more"] if more > 0 else []))
+
+
+def hatch_angle(group_id: str) -> int:
+    """Hatch angle (degrees) of a co-location group: 45, 135, 0, 90, 22, 112, ... by group number."""
+    angles = (45, 135, 0, 90, 22, 112, 67, 157)
+    m = re.fullmatch(r"G(\d+)", str(group_id))
+    i = int(m.group(1)) - 1 if m else abs(hash(group_id))
+    # Groups sharing a colour (every ninth) get a different angle.
+    return angles[(i + i // len(GROUP_PALETTE)) % len(angles)]
+
+
 def feature_colours(gdf: pd.DataFrame, kind: str) -> pd.Series:
     """Fill colour of each feature of a layer of ``kind`` (see :data:`LAYER_KINDS`).
 
     Raises
     ------
     MappingError
-        If ``kind`` is unknown, the colouring column is missing, or a status is outside the
-        contract's vocabulary.
+        If ``kind`` is unknown, the colouring column is missing, or a status or status mix is
+        outside the contract's vocabulary.
     """
     if kind not in LAYER_KINDS:
         raise MappingError(f"unknown layer kind {kind!r}; expected one of {sorted(LAYER_KINDS)}")
@@ -105,12 +151,19 @@ def feature_colours(gdf: pd.DataFrame, kind: str) -> pd.Series:
     if col not in gdf.columns:
         raise MappingError(f"layer {kind}: column {col!r} is missing; columns are {list(gdf.columns)}")
     if col == "status":
-        bad = sorted(set(gdf[col]) - set(STATUSES))
+        bad = sorted(set(gdf[col]) - set(CONTRACT_STATUSES))
         if bad:
-            raise MappingError(f"layer {kind}, column 'status': unknown value(s) {bad}; expected {list(STATUSES)}")
+            raise MappingError(f"layer {kind}, column 'status': unknown value(s) {bad}; "
+                               f"expected {list(CONTRACT_STATUSES)}")
         return gdf[col].map(STATUS_COLOURS)
+    if col == "status_mix":
+        return gdf[col].map(mix_colour)
     colours = group_colours(gdf[col])
     return gdf[col].map(lambda g: colours.get(g, NO_GROUP_COLOUR))
+
+
+def _num(v) -> str:
+    return "n/a" if v is None or pd.isna(v) else f"{float(v):.2f}"
 
 
 def _semi(values: str) -> str:
@@ -120,23 +173,22 @@ def _semi(values: str) -> str:
 def _titles(gdf: pd.DataFrame, kind: str) -> tuple[list[str], list[str]]:
     """Plain-text ``title`` and ``description`` (the viewer escapes them; no HTML here)."""
     titles, descs = [], []
-    for r in gdf.itertuples(index=False):
+    for r in gdf.to_dict("records"):
         if kind == "divergence":
-            titles.append(f"{r.region_name_en} ({r.region_name}): {r.activity_code} {r.activity_name_en}")
-            call = getattr(r, "specialisation_call", "")
-            call = call if isinstance(call, str) and call else "not assessed"
-            descs.append(f"status: {r.status}; LQ by indicator: {r.lq_by_indicator or 'n/a'}; certainty: {call}; "
-                         f"supported clusters: {_semi(r.supported_cluster_names) or 'none'}; year {r.year}")
+            titles.append(f"{r['region_name_en']} ({r['region_name']}): {mix_label(r['status_mix'])}")
+            counts = "; ".join(f"{STATUS_LABELS[s][0]}: {r[f'n_{s}']}" for s in CONTRACT_STATUSES if r[f"n_{s}"])
+            descs.append(f"{r['n_pairs']} region × activity pairs ({counts}); year {r['year']}; "
+                         f"details in divergence_pairs.csv (region_code {r['region_code']})")
         elif kind == "supported_clusters":
-            titles.append(f"{r.name_en} ({r.name_ru})")
-            descs.append(f"status: {r.status}; regions: {_semi(r.region_names)}; activities: "
-                         f"{_semi(r.cluster_activity_codes)}; best LQ: "
-                         f"{'n/a' if pd.isna(r.best_lq) else f'{r.best_lq:.2f}'}; programme {r.programme}")
+            titles.append(f"{r['name_en']} ({r['name_ru']})")
+            descs.append(f"status: {r['status']}; regions: {_semi(r['region_names'])}; activities: "
+                         f"{_semi(r['cluster_activity_codes'])}; best LQ: "
+                         f"{_num(r['best_lq'])}; programme {r['programme']}")
         else:
-            titles.append(f"Candidate {getattr(r, 'candidate_id', '')}: {_semi(r.activity_names_en)}")
-            descs.append(f"group {r.group_label}; regions: {_semi(r.region_names_en)}; max LQ: "
-                         f"{'n/a' if pd.isna(r.max_lq) else f'{r.max_lq:.2f}'}; supported clusters: "
-                         f"{_semi(r.supported_cluster_ids) or 'none'}")
+            titles.append(f"Candidate {r.get('candidate_id', '')}: {_semi(r['activity_names_en'])}")
+            descs.append(f"group {r['group_id']}: {r.get('group_name', '')}; regions: {_semi(r['region_names_en'])}; "
+                         f"max LQ: {_num(r['max_lq'])}; supported clusters: "
+                         f"{_semi(r['supported_cluster_ids']) or 'none'}")
     return titles, descs
 
 
@@ -144,7 +196,8 @@ def add_simplestyle(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     """Add simplestyle-spec properties so geojson.io and code-hosting previews colour the layer.
 
     The keys :data:`SIMPLESTYLE_KEYS` are added to every feature (same keys, flat scalars);
-    existing columns are kept unchanged. ``title`` and ``description`` are plain text.
+    existing columns are kept unchanged. ``title`` and ``description`` are plain text. Filled
+    layers are opaque; outline and hatched layers have ``fill-opacity`` 0 (their features overlap).
 
     Parameters
     ----------
@@ -164,24 +217,30 @@ def add_simplestyle(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     out["title"] = titles
     out["description"] = descs
     out["fill"] = fills.to_numpy()
-    out["fill-opacity"] = _FILL_OPACITY[kind]
-    out["stroke"] = OUTLINE_COLOUR if kind != "supported_clusters" else fills.to_numpy()
-    out["stroke-width"] = _STROKE_WIDTH[kind]
+    out["fill-opacity"] = float(_FILL_OPACITY[kind])
+    out["stroke"] = OUTLINE_COLOUR if kind == "divergence" else fills.to_numpy()
+    out["stroke-width"] = float(_STROKE_WIDTH[kind])
     out["stroke-opacity"] = 1.0
     return out
 
 
 def layer_style_rules(gdf: pd.DataFrame, kind: str) -> list[tuple[str, str, str]]:
-    """Categories of a layer's style: ``(value, label, colour)``, in legend order.
+    """Categories of a layer's style: ``(value, label, colour)``, in legend order, only those that occur.
 
-    Statuses always list all three (a QGIS user sees the full vocabulary); groups list the
-    groups present, labelled with their members (``group_label``).
+    Status mixes are labelled in words with their number of regions; statuses with their label;
+    co-location groups with the activities they hold (``group_name``).
     """
-    if LAYER_KINDS.get(kind) == "status":
-        return [(s, STATUS_LABELS[s][0], STATUS_COLOURS[s]) for s in STATUSES]
+    col = LAYER_KINDS[kind]
+    present = set(gdf[col]) if col in gdf.columns else set()
+    if col == "status_mix":
+        n = gdf[col].value_counts()
+        return [(m, f"{mix_label(m)} ({n[m]} region{'s' if n[m] != 1 else ''})", c)
+                for m, c in MIX_COLOURS.items() if m in present]
+    if col == "status":
+        return [(s, STATUS_LABELS[s][0], STATUS_COLOURS[s]) for s in CONTRACT_STATUSES if s in present]
     colours = group_colours(gdf["group_id"])
-    labels = dict(zip(gdf["group_id"], gdf["group_label"])) if "group_label" in gdf.columns else {}
-    return [(g, str(labels.get(g, g)), c) for g, c in colours.items()]
+    names = dict(zip(gdf["group_id"], gdf["group_name"])) if "group_name" in gdf.columns else {}
+    return [(g, f"{g}: {names.get(g) or g}", c) for g, c in colours.items()]
 
 
 def _rgba(colour: str, alpha: float = 1.0) -> str:
@@ -189,30 +248,58 @@ def _rgba(colour: str, alpha: float = 1.0) -> str:
     return ",".join(str(int(c[i:i + 2], 16)) for i in (0, 2, 4)) + f",{round(alpha * 255)}"
 
 
-def _fill_symbol(name: str, colour: str, kind: str) -> str:
-    fill = _rgba(colour, _FILL_OPACITY[kind])
-    outline = _rgba(colour if kind == "supported_clusters" else OUTLINE_COLOUR)
-    width = f"{_STROKE_WIDTH[kind] * 0.26:.2f}"
-    props = {"color": fill, "outline_color": outline, "outline_width": width, "outline_width_unit": "MM",
-             "outline_style": "solid", "style": "solid", "joinstyle": "bevel"}
+def _layer_xml(cls: str, props: dict[str, str], inner: str = "") -> str:
     # Old-style <prop> elements (read by every QGIS 3) and the newer <Option> map (3.26+).
-    prop = "".join(f'<prop k="{k}" v="{v}"/>' for k, v in props.items())
-    opt = "".join(f'<Option name="{k}" type="QString" value="{v}"/>' for k, v in props.items())
-    return (f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
-            f'<layer class="SimpleFill" enabled="1" locked="0" pass="0">{prop}<Option type="Map">{opt}</Option>'
-            f'</layer></symbol>')
+    prop = "".join(f'<prop k="{k}" v={quoteattr(v)}/>' for k, v in props.items())
+    opt = "".join(f'<Option name="{k}" type="QString" value={quoteattr(v)}/>' for k, v in props.items())
+    return (f'<layer class="{cls}" enabled="1" locked="0" pass="0">{prop}<Option type="Map">{opt}</Option>'
+            f'{inner}</layer>')
+
+
+def _outline(name: str, colour: str, width_mm: float) -> str:
+    """A geometry-generator symbol layer drawing :data:`SEAMLESS_OUTLINE` as a line."""
+    line = _layer_xml("SimpleLine", {"line_color": _rgba(colour), "line_width": f"{width_mm:.2f}",
+                                     "line_width_unit": "MM", "line_style": "solid", "joinstyle": "bevel",
+                                     "capstyle": "square"})
+    sub = f'<symbol type="line" name="@{name}@1" alpha="1" clip_to_extent="1" force_rhr="0">{line}</symbol>'
+    return _layer_xml("GeometryGenerator", {"SymbolType": "Line", "geometryModifier": SEAMLESS_OUTLINE,
+                                            "units": "MapUnit"}, sub)
+
+
+def _fill_symbol(name: str, colour: str, kind: str, value: str) -> str:
+    width = _STROKE_WIDTH[kind] * 0.26
+    layers = []
+    if kind == "divergence":  # opaque fill, no outline of its own; the seamless outline on top
+        layers.append(_layer_xml("SimpleFill", {"color": _rgba(colour), "outline_style": "no", "style": "solid",
+                                                "outline_color": _rgba(OUTLINE_COLOUR), "outline_width": "0",
+                                                "outline_width_unit": "MM", "joinstyle": "bevel"}))
+        layers.append(_outline(name, OUTLINE_COLOUR, width))
+    elif kind == "candidate_clusters":  # hatching per group: overlapping candidates cross-hatch
+        line = _layer_xml("SimpleLine", {"line_color": _rgba(colour), "line_width": "0.45", "line_width_unit": "MM",
+                                         "line_style": "solid", "capstyle": "flat"})
+        sub = f'<symbol type="line" name="@{name}@0" alpha="1" clip_to_extent="1" force_rhr="0">{line}</symbol>'
+        layers.append(_layer_xml("LinePatternFill", {"angle": str(hatch_angle(value)), "distance": "2.2",
+                                                     "distance_unit": "MM", "line_width": "0.45",
+                                                     "line_width_unit": "MM", "color": _rgba(colour)}, sub))
+        layers.append(_outline(name, colour, width))
+    else:  # supported clusters: outlines in the status colour
+        layers.append(_outline(name, colour, width))
+    return (f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">{"".join(layers)}'
+            '</symbol>')
 
 
 def qml_style(gdf: pd.DataFrame, kind: str) -> str:
-    """A QGIS layer style (QML) colouring the layer by status or by co-location group.
+    """A QGIS layer style (QML) colouring the layer by status mix, status or co-location group.
 
     The same document goes into the GeoPackage's ``layer_styles`` table (as the default style)
-    and beside each GeoJSON as ``<layer>.qml``, which QGIS loads automatically.
+    and beside each GeoJSON as ``<layer>.qml``, which QGIS loads automatically. It works on both:
+    the outline expression (:data:`SEAMLESS_OUTLINE`) only drops edges on the 180th meridian of a
+    longitude/latitude layer.
 
     Parameters
     ----------
     gdf : DataFrame
-        The layer's attribute table (for the groups present and their labels).
+        The layer's attribute table (for the categories present and their labels).
     kind : str
         ``candidate_clusters``, ``supported_clusters`` or ``divergence``.
 
@@ -220,20 +307,17 @@ def qml_style(gdf: pd.DataFrame, kind: str) -> str:
     -------
     str
         A QML document: a categorised renderer on :data:`LAYER_KINDS` ``[kind]`` with one
-        category per value, plus a grey catch-all for other values, and a map tip.
+        category per value present (no catch-all), and a map tip.
     """
     attr = LAYER_KINDS[kind]
     rules = layer_style_rules(gdf, kind)
     cats, syms = [], []
     for i, (value, label, colour) in enumerate(rules):
         cats.append(f'<category value={quoteattr(value)} symbol="{i}" label={quoteattr(label)} render="true"/>')
-        syms.append(_fill_symbol(str(i), colour, kind))
-    n = len(rules)
-    cats.append(f'<category value="" symbol="{n}" label="other" render="true"/>')
-    syms.append(_fill_symbol(str(n), NO_GROUP_COLOUR, kind))
+        syms.append(_fill_symbol(str(i), colour, kind, value))
     tip = html.escape('<b>[% "title" %]</b><br>[% "description" %]')
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-            '<qgis version="3.28.0-Firenze" styleCategories="Symbology|MapTips">\n'
+            '<qgis version="3.22.0-Białowieża" styleCategories="Symbology|MapTips">\n'
             f'  <renderer-v2 type="categorizedSymbol" attr={quoteattr(attr)} symbollevels="0" '
             'enableorderby="0" forceraster="0" referencescale="-1">\n'
             f'    <categories>{"".join(cats)}</categories>\n'

@@ -11,10 +11,11 @@
   and tooltips are pre-rendered HTML properties.
 
 Overlays (each feature a Leaflet path with a class naming its layer, used by the browser test):
-``cm-candidates`` (one per candidate cluster, coloured by co-location group; hidden at start),
-``cm-supported`` (supported clusters, outlined in their status colour), and one divergence
-overlay per status, ``cm-divergence-<status>``, with one feature per region having that status
-(the popup lists every region x activity pair of the region).
+``cm-candidates`` (one overlay per co-location group, so candidates of different groups sharing
+a region are never blended; hidden at start), ``cm-supported`` (supported clusters, outlined in their
+status colour) and ``cm-divergence`` (one opaque feature per region, coloured by its ``status_mix``;
+the popup counts the region's pairs per status and lists them, the first :data:`POPUP_PAIRS`).
+The legend lists only the categories on the map.
 """
 
 from __future__ import annotations
@@ -35,17 +36,18 @@ from jinja2 import Template
 from mapping.geo.cartography import reference_longitude, simplify_for_web, unwrap_antimeridian
 from mapping.errors import MappingError
 from mapping.outputs.report import display_name
-from mapping.schema import STATUSES
+from mapping.outputs.statusmix import CONTRACT_STATUSES, MIX_COLOURS, mix_colour, mix_label
 from mapping.outputs.styles import NO_GROUP_COLOUR, OUTLINE_COLOUR, STATUS_COLOURS, STATUS_LABELS, group_colours
 
-__all__ = ["build_webmap", "write_webmap", "leaflet_assets", "BOUNDARY_ATTRIBUTION", "LAYER_CLASSES"]
+__all__ = ["build_webmap", "write_webmap", "leaflet_assets", "BOUNDARY_ATTRIBUTION", "LAYER_CLASSES", "POPUP_PAIRS"]
 
 #: Attribution the boundary licence asks maps to carry (geodata/BOUNDARIES.md).
 BOUNDARY_ATTRIBUTION = "Boundaries: DCW-GMT 2.1.1, © The GMT Team, LGPL-3+"
 #: CSS class of each overlay's paths.
 LAYER_CLASSES = {"background": "cm-background", "candidate_clusters": "cm-candidates",
-                 "supported_clusters": "cm-supported",
-                 **{f"divergence:{s}": f"cm-divergence-{s}" for s in STATUSES}}
+                 "supported_clusters": "cm-supported", "divergence": "cm-divergence"}
+#: Pairs listed in a region's popup (the rest are counted and left to divergence_pairs.csv).
+POPUP_PAIRS = 40
 _LEAFLET_PACKAGE = "js_lib_leaflet"
 #: Where a run states how certain a specialisation call is (mapping/analysis/uncertainty.py: certain / possible / no).
 _CERTAINTY_COLUMNS = ("specialisation_call", "certainty")
@@ -119,39 +121,47 @@ def _table(rows: list[tuple[str, str]]) -> str:
             + "</table>")
 
 
-def _divergence_features(div: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
-    """One feature per region x status, each with the popup of the whole region."""
-    order = {s: i for i, s in enumerate(STATUSES)}
-    recs = sorted(div.drop(columns="geometry").to_dict("records"),
-                  key=lambda r: (r["region_code"], order[r["status"]], -(r["lq_max"] if pd.notna(r["lq_max"]) else 0)))
-    rows: dict[str, list[str]] = {}
-    head: dict[str, str] = {}
-    for r in recs:
-        code = r["region_code"]
-        head.setdefault(code, f"<h4>{_e(r['region_name'])}</h4><p>{_e(r['region_name_en'])} · {_e(code)} · "
-                              f"{_e(r['federal_district'])} · {_e(r['year'])}</p>")
-        rows.setdefault(code, []).append(
-            f"<tr><td><span class='cm-swatch' style='background:{STATUS_COLOURS[r['status']]}'></span>"
-            f"{_e(r['status'])}</td><td><b>{_e(r['activity_code'])}</b> {_e(r['activity_name_en'])}<br>"
+def _pair_row(r: dict) -> str:
+    return (f"<tr><td><span class='cm-swatch' style='background:{STATUS_COLOURS.get(r['status'], NO_GROUP_COLOUR)}'>"
+            f"</span>{_e(r['status'])}</td><td><b>{_e(r['activity_code'])}</b> {_e(r['activity_name_en'])}<br>"
             f"<i>{_e(display_name(r['activity_name']))}</i></td><td>{_lq_by_indicator(r['lq_by_indicator'])}</td>"
             f"<td>{_certainty(r)}</td>"
             f"<td>{'<br>'.join(_e(n) for n in _list(r['supported_cluster_names'])) or '—'}</td></tr>")
-    popups = {code: ("<div class='cm-popup'>" + head[code] + "<table class='cm-pairs'><tr><th>status</th>"
-                     "<th>activity</th><th>LQ by indicator</th><th>certainty</th><th>supported cluster</th></tr>"
-                     + "".join(rows[code]) + "</table></div>") for code in rows}
-    out = {}
-    for status in STATUSES:
-        sel = div.loc[div["status"] == status]
-        n = sel.groupby("region_code").size()
-        sub = sel.drop_duplicates("region_code").sort_values("region_code")
-        out[status] = gpd.GeoDataFrame({
-            "id": [f"{c}:{status}" for c in sub["region_code"]],
-            "popup": [popups[c] for c in sub["region_code"]],
-            "tooltip": [f"{_e(en)} ({_e(ru)}): {n[c]} × {_e(status)}"
-                        for c, en, ru in zip(sub["region_code"], sub["region_name_en"], sub["region_name"])],
-            "fill": STATUS_COLOURS[status], "stroke": OUTLINE_COLOUR,
-        }, geometry=sub.geometry.to_numpy(), crs=div.crs)
-    return out
+
+
+def _divergence_features(div: gpd.GeoDataFrame, pairs: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    """One feature per region, coloured by its status mix; the popup counts and lists the region's pairs."""
+    order = {s: i for i, s in enumerate(CONTRACT_STATUSES)}
+    by_region: dict[str, list[dict]] = {}
+    if pairs is not None and len(pairs):
+        recs = sorted(pairs.to_dict("records"), key=lambda r: (
+            r["region_code"], order.get(r["status"], 9), -(r["lq_max"] if pd.notna(r["lq_max"]) else 0)))
+        for r in recs:
+            by_region.setdefault(r["region_code"], []).append(r)
+    popups, tips = [], []
+    for r in div.drop(columns="geometry").to_dict("records"):
+        code = r["region_code"]
+        counts = [(s, int(r.get(f"n_{s}", 0) or 0)) for s in CONTRACT_STATUSES]
+        head = (f"<h4>{_e(r['region_name'])}</h4><p>{_e(r['region_name_en'])} · {_e(code)} · "
+                f"{_e(r.get('federal_district', ''))} · {_e(r['year'])}</p>"
+                f"<p><span class='cm-swatch' style='background:{mix_colour(r['status_mix'])}'></span>"
+                f"{_e(mix_label(r['status_mix']))}</p>")
+        table = _table([(f"<span class='cm-swatch' style='background:{STATUS_COLOURS[s]}'></span>"
+                         f"{_e(STATUS_LABELS[s][0])}", str(n)) for s, n in counts if n])
+        rows = by_region.get(code, [])
+        detail = ""
+        if rows:
+            detail = ("<table class='cm-pairs'><tr><th>status</th><th>activity</th><th>LQ by indicator</th>"
+                      "<th>certainty</th><th>supported cluster</th></tr>"
+                      + "".join(_pair_row(x) for x in rows[:POPUP_PAIRS]) + "</table>")
+            if len(rows) > POPUP_PAIRS:
+                detail += f"<p>… and {len(rows) - POPUP_PAIRS} more pairs in divergence_pairs.csv</p>"
+        popups.append("<div class='cm-popup'>" + head + table + detail + "</div>")
+        tips.append(f"{_e(r['region_name_en'])} ({_e(r['region_name'])}): {_e(mix_label(r['status_mix']))}, "
+                    f"{_e(r['n_pairs'])} pairs")
+    return gpd.GeoDataFrame({"id": div["id"].astype(str).to_numpy(), "popup": popups, "tooltip": tips,
+                             "fill": div["status_mix"].map(mix_colour).to_numpy(), "stroke": OUTLINE_COLOUR},
+                            geometry=div.geometry.to_numpy(), crs=div.crs)
 
 
 def _candidate_features(cand: gpd.GeoDataFrame, supported_names: dict[str, str]) -> gpd.GeoDataFrame:
@@ -164,7 +174,8 @@ def _candidate_features(cand: gpd.GeoDataFrame, supported_names: dict[str, str])
                            zip(_list(r["activity_codes"]), _list(r["activity_names"]), _list(r["activity_names_en"])))
         sups = "<br>".join(f"{_e(i)}: {_e(supported_names.get(i, ''))}" for i in _list(r["supported_cluster_ids"]))
         popups.append("<div class='cm-popup'>" + f"<h4>Candidate cluster {_e(r['candidate_id'])}</h4>" + _table([
-            ("co-location group", _e(r["group_label"])), ("regions", regions), ("activities", acts),
+            ("co-location group", _e(f"{r['group_id']}: {r.get('group_name', '') or r['group_label']}")),
+            ("regions", regions), ("activities", acts),
             ("max LQ", _lq(r["max_lq"])), ("indicators", _e(r["indicators"].replace(";", ", "))),
             ("certainty", _certainty(r)), ("supported clusters", sups or "none"), ("year", _e(r["year"]))]) + "</div>")
         tips.append(f"{_e(r['candidate_id'])}: {_e(', '.join(_list(r['activity_names_en'])))} "
@@ -239,19 +250,25 @@ _CSS = """
 """
 
 
-def _legend_html(title: str, candidates: gpd.GeoDataFrame, tiles: bool) -> str:
-    out = [f"<h4>{_e(title)}</h4>", "<div class='cm-sec'>Divergence (region × activity)</div>"]
-    for s in STATUSES:
-        en, ru = STATUS_LABELS[s]
-        out.append(f"<div><span class='cm-swatch' style='background:{STATUS_COLOURS[s]}'></span>{_e(en)} "
-                   f"<i>({_e(ru)})</i></div>")
-    out.append("<div class='cm-sec'>Supported clusters</div><div><span class='cm-outline'></span>"
-               "dashed outline (click for its status)</div>")
-    labels = dict(zip(candidates["group_id"], candidates["group_label"]))
+def _legend_html(title: str, candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame,
+                 divergence: gpd.GeoDataFrame, tiles: bool) -> str:
+    """Legend entries only for what the map shows: the status mixes, statuses and groups present."""
+    out = [f"<h4>{_e(title)}</h4>"]
+    mixes = divergence["status_mix"].value_counts() if "status_mix" in divergence.columns else pd.Series(dtype=int)
+    if len(mixes):
+        out.append("<div class='cm-sec'>Divergence: statuses of each region's pairs</div>")
+        out += [f"<div><span class='cm-swatch' style='background:{c}'></span>{_e(mix_label(m))} ({mixes[m]})</div>"
+                for m, c in MIX_COLOURS.items() if m in mixes.index]
+    statuses = [s for s in CONTRACT_STATUSES if s in set(supported.get("status", []))]
+    if statuses:
+        out.append("<div class='cm-sec'>Supported clusters (dashed outline)</div>")
+        out += [f"<div><span class='cm-outline' style='border-color:{STATUS_COLOURS[s]}'></span>"
+                f"{_e(STATUS_LABELS[s][0])} <i>({_e(STATUS_LABELS[s][1])})</i></div>" for s in statuses]
+    names = dict(zip(candidates["group_id"], candidates.get("group_name", candidates["group_label"])))
     colours = group_colours(candidates["group_id"])
     if colours:
-        out.append("<div class='cm-sec'>Candidate clusters, by co-location group</div>")
-        out += [f"<div><span class='cm-swatch' style='background:{c}'></span>{_e(labels.get(g, g))}</div>"
+        out.append("<div class='cm-sec'>Candidate clusters, one overlay per co-location group</div>")
+        out += [f"<div><span class='cm-swatch' style='background:{c}'></span>{_e(g)}: {_e(names.get(g, g))}</div>"
                 for g, c in colours.items()]
     out.append("<div style='margin-top:5px;color:#555'>Click a region for details. Grey: analysed units."
                + ("" if tiles else " No base map: works offline.") + "</div>")
@@ -287,7 +304,8 @@ def _add_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str, css_class: str, 
 def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, divergence: gpd.GeoDataFrame, *,
                  background: gpd.GeoDataFrame | None = None, title: str = "Cluster map",
                  tiles: str | None = None, tiles_attribution: str | None = None,
-                 attribution: str = BOUNDARY_ATTRIBUTION, simplify_deg: float = 0.02) -> tuple[folium.Map, dict]:
+                 attribution: str = BOUNDARY_ATTRIBUTION, simplify_deg: float = 0.02,
+                 pairs: pd.DataFrame | None = None) -> tuple[folium.Map, dict]:
     """Build the folium map of a run's three layers.
 
     Parameters
@@ -307,6 +325,8 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
         Text added to the map's attribution control (the boundary licence).
     simplify_deg : float, default 0.02
         Simplification tolerance in degrees.
+    pairs : DataFrame, optional
+        The region x activity pairs (``divergence_pairs.csv``) listed in each region's popup.
 
     Returns
     -------
@@ -328,12 +348,8 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
 
     sup_names = dict(zip(supported["cluster_id"], supported["name_en"]))
     layers = {"candidate_clusters": _candidate_features(prep(candidates), sup_names),
-              "supported_clusters": _supported_features(prep(supported))}
-    # Divergence repeats each region's geometry once per activity: prepare each region once.
-    region_geom = prep(divergence.drop_duplicates("region_code")).set_index("region_code").geometry
-    div = divergence.drop(columns="geometry").assign(geometry=divergence["region_code"].map(region_geom).to_numpy())
-    for status, feats in _divergence_features(gpd.GeoDataFrame(div, geometry="geometry", crs=4326)).items():
-        layers[f"divergence:{status}"] = feats
+              "supported_clusters": _supported_features(prep(supported)),
+              "divergence": _divergence_features(prep(divergence), pairs)}
 
     m = folium.Map(location=[60, ref], zoom_start=3, tiles=None, control_scale=True, prefer_canvas=False)
     # Offline: drop folium's CDN links (Leaflet, jQuery, Bootstrap, fonts) and inline Leaflet itself.
@@ -356,18 +372,24 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
                        style_function=lambda f: {"fillColor": "#d9d9d9", "color": "#9e9e9e", "weight": 0.6,
                                                  "fillOpacity": 1.0}).add_to(m)
         counts[LAYER_CLASSES["background"]] = len(bg)
-    _add_layer(m, layers["candidate_clusters"], f"Candidate clusters ({len(layers['candidate_clusters'])})",
-               LAYER_CLASSES["candidate_clusters"], show=False, fill_opacity=0.6, weight=1)
-    for status in reversed(STATUSES):  # the rarer statuses (aligned) drawn on top
-        feats = layers[f"divergence:{status}"]
-        _add_layer(m, feats, f"Divergence: {STATUS_LABELS[status][0]} ({len(feats)} regions)",
-                   LAYER_CLASSES[f"divergence:{status}"], show=True, fill_opacity=0.7, weight=0.6)
+    cand = layers["candidate_clusters"]
+    group_of = dict(zip(candidates["candidate_id"].astype(str), candidates["group_id"]))
+    names = dict(zip(candidates["group_id"], candidates.get("group_name", candidates["group_label"])))
+    for gid in sorted({group_of.get(i, "") for i in cand["id"]}):  # one overlay per group: no blending
+        sub = cand.loc[cand["id"].map(group_of) == gid]
+        label = f"Candidates {gid}: {names.get(gid, '')}"
+        label = label if len(label) <= 80 else label[:79] + "…"
+        _add_layer(m, sub, f"{label} ({len(sub)})", LAYER_CLASSES["candidate_clusters"], show=False,
+                   fill_opacity=0.6, weight=1)
+    feats = layers["divergence"]
+    _add_layer(m, feats, f"Divergence by region ({len(feats)} regions)", LAYER_CLASSES["divergence"], show=True,
+               fill_opacity=1.0, weight=0.6)
     _add_layer(m, layers["supported_clusters"], f"Supported clusters ({len(layers['supported_clusters'])})",
                LAYER_CLASSES["supported_clusters"], show=True, fill_opacity=0.0, weight=2.5, fill=False, dash="6 4")
     for key, feats in layers.items():
         counts[LAYER_CLASSES[key]] = len(feats)
 
-    _Legend(_legend_html(title, candidates, bool(tiles)), html.escape(attribution)).add_to(m)
+    _Legend(_legend_html(title, candidates, supported, divergence, bool(tiles)), html.escape(attribution)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     shown = [g.geometry for g in layers.values() if len(g)]
     if shown:

@@ -32,9 +32,9 @@ from mapping.outputs.styles import (
     group_colours,
     qml_style,
 )
-from mapping.schema import STATUSES
+from mapping.outputs.statusmix import MIX_COLOURS
 
-LAYERS = {"candidate_clusters": "candidate_id", "supported_clusters": "cluster_id", "divergence": "divergence_id"}
+LAYERS = {"candidate_clusters": "id", "supported_clusters": "id", "divergence": "id"}
 GDAL = shutil.which("ogrinfo") and shutil.which("ogr2ogr")
 needs_gdal = pytest.mark.skipif(not GDAL, reason="GDAL command-line tools (Debian gdal-bin) not installed: "
                                                   "run `make debs` or apt-get install gdal-bin")
@@ -95,10 +95,12 @@ def test_ogrinfo_reads_geopackage_without_warnings(run_dir):
 def test_geopackage_columns_are_typed(run_dir):
     info = pyogrio.read_info(run_dir / "clusters.gpkg", layer="divergence")
     types = dict(zip(info["fields"], info["dtypes"]))
-    assert types["year"].startswith("int")
+    assert types["year"].startswith("int") and types["n_aligned"].startswith("int")
     assert types["lq_max"] == "float64"
-    assert types["specialised"] == "bool" and types["has_geometry"] == "bool"
-    assert types["status"] == "object" and types["fill"] == "object"
+    assert types["status_mix"] == "object" and types["fill"] == "object"
+    pairs = dict(zip(*[pyogrio.read_info(run_dir / "clusters.gpkg", layer="divergence_pairs")[k]
+                       for k in ("fields", "dtypes")]))
+    assert pairs["specialised"] == "bool" and pairs["has_geometry"] == "bool" and pairs["status"] == "object"
     cand = dict(zip(*[pyogrio.read_info(run_dir / "clusters.gpkg", layer="candidate_clusters")[k]
                       for k in ("fields", "dtypes")]))
     assert cand["n_regions"].startswith("int") and cand["cross_regional"] == "bool" and cand["max_lq"] == "float64"
@@ -221,6 +223,8 @@ def test_simplestyle_properties_on_every_feature(run_dir, name):
         assert 0 <= p["fill-opacity"] <= 1 and p["stroke-width"] > 0
         if name == "candidate_clusters":
             assert p["fill"] == colours[p["group_id"]]
+        elif name == "divergence":
+            assert p["fill"] == MIX_COLOURS[p["status_mix"]]
         else:
             assert p["fill"] == STATUS_COLOURS[p["status"]]
 
@@ -234,10 +238,10 @@ def _categories(qml: str) -> tuple[str, dict[str, str]]:
     syms = {s.get("name"): s for s in rend.find("symbols")}
     out = {}
     for c in rend.find("categories"):
-        layer = syms[c.get("symbol")].find("layer")
-        rgb = next(p.get("v") for p in layer.findall("prop") if p.get("k") == "color")
-        opt = next(o.get("value") for o in layer.find("Option") if o.get("name") == "color")
-        assert rgb == opt
+        # The category's colour: the first colour of its symbol layers (fill, hatch or outline line).
+        props = [p for layer in syms[c.get("symbol")].iter("layer") for p in layer.findall("prop")
+                 if p.get("k") in ("color", "line_color")]
+        rgb = props[0].get("v")
         out[c.get("value")] = "#" + "".join(f"{int(v):02X}" for v in rgb.split(",")[:3])
     return rend.get("attr"), out
 
@@ -260,11 +264,14 @@ def test_geopackage_embeds_default_styles(run_dir):
 
 
 @pytest.mark.parametrize("name", ["divergence", "supported_clusters"])
-def test_status_layers_styled_one_colour_per_status(run_dir, name):
+def test_status_layers_styled_one_colour_per_category_present(run_dir, name):
     attr, cats = _categories((run_dir / f"{name}.qml").read_text(encoding="utf-8"))
-    assert attr == "status"
-    assert {k: v for k, v in cats.items() if k} == {s: STATUS_COLOURS[s].upper() for s in STATUSES}
-    assert len({cats[s] for s in STATUSES}) == len(STATUSES)
+    feats = _features(run_dir / f"{name}.geojson")
+    col, palette = ("status_mix", MIX_COLOURS) if name == "divergence" else ("status", STATUS_COLOURS)
+    assert attr == col
+    present = {f["properties"][col] for f in feats}
+    assert cats == {v: palette[v].upper() for v in present}, "one category per value present, no catch-all"
+    assert len(set(cats.values())) == len(cats)
 
 
 def test_candidates_styled_by_group(run_dir):
@@ -418,6 +425,9 @@ def test_qgis_applies_the_default_styles(run_dir):
         assert r["n"] == len(_features(run_dir / f"{name}.geojson"))
         if name == "candidate_clusters":
             assert r["attr"] == "group_id"
+        elif name == "divergence":
+            assert r["attr"] == "status_mix"
+            present = {f["properties"]["status_mix"] for f in _features(run_dir / f"{name}.geojson")}
+            assert r["cats"] == {m: MIX_COLOURS[m].lower() for m in present}
         else:
             assert r["attr"] == "status"
-            assert {k: v for k, v in r["cats"].items() if k} == {s: c.lower() for s, c in STATUS_COLOURS.items()}

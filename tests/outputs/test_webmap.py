@@ -12,7 +12,6 @@ from _default_run import default_run
 from mapping.config import MapsSection
 from mapping.errors import MappingError
 from mapping.outputs.webmap import LAYER_CLASSES, leaflet_assets, write_webmap
-from mapping.schema import STATUSES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -26,7 +25,9 @@ def run(tmp_path_factory):
 
 
 def _read(run_dir: Path, name: str, id_col: str) -> gpd.GeoDataFrame:
-    return gpd.read_file(run_dir / f"{name}.geojson").rename(columns={"id": id_col})
+    gdf = gpd.read_file(run_dir / f"{name}.geojson")
+    assert "id" in gdf.columns
+    return gdf if id_col in gdf.columns else gdf.assign(**{id_col: gdf["id"]})
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,9 @@ def expected_counts(run, layers) -> dict[str, int]:
     cand, sup, div = layers
     out = {LAYER_CLASSES["candidate_clusters"]: len(cand), LAYER_CLASSES["supported_clusters"]: len(sup),
            LAYER_CLASSES["background"]: len(run.geography.units)}
-    for s in STATUSES:
-        out[LAYER_CLASSES[f"divergence:{s}"]] = div.loc[div["status"] == s, "region_code"].nunique()
+    # Contract version 2: one divergence feature per region.
+    out[LAYER_CLASSES["divergence"]] = div["region_code"].nunique()
+    assert len(div) == div["region_code"].nunique()
     return out
 
 
@@ -76,7 +78,6 @@ def _evil_layers(layers):
     cand["group_label"] = EVIL
     sup["name_ru"] = sup["name_en"] = EVIL
     div["region_name"] = div["region_name_en"] = EVIL
-    div["supported_cluster_names"] = EVIL
     return cand, sup, div
 
 
@@ -173,18 +174,26 @@ def test_map_renders_in_chromium(run, layers, browser, tmp_path):
     candidates = expected.pop(LAYER_CLASSES["candidate_clusters"])
     assert browser.counts() == expected, "candidates start hidden; every other overlay drawn in full"
 
-    # Switch the candidate overlay on through the layer control, as a user would.
-    browser.page.locator(".leaflet-control-layers label", has_text="Candidate clusters").click()
+    # Switch the candidate overlays (one per co-location group) on through the layer control, as a user would.
+    labels = browser.page.locator(".leaflet-control-layers label", has_text="Candidates ")
+    for i in range(labels.count()):
+        labels.nth(i).click()
     assert browser.counts()[LAYER_CLASSES["candidate_clusters"]] == candidates
 
-    # A divergence popup shows the region (ru, en), activity, LQ per indicator, certainty and cluster names.
+    # A divergence popup shows the region (ru, en), its pairs' activities, LQ per indicator, certainty and
+    # supported-cluster names (from divergence_pairs.csv, read here independently of the web map code).
+    import pandas as pd
+
     div = layers[2]
-    row = div.loc[div["status"] == "aligned"].iloc[0] if (div["status"] == "aligned").any() else div.iloc[0]
-    text = browser.popup_of(f"{row['region_code']}:{row['status']}")
+    pairs = pd.read_csv(run.run_dir / "divergence_pairs.csv", dtype=str, keep_default_na=False)
+    row = div.loc[div["n_aligned"] > 0].iloc[0] if (div["n_aligned"] > 0).any() else div.iloc[0]
+    text = browser.popup_of(row["divergence_id"])
     assert text is not None
-    for part in (row["region_name"], row["region_name_en"], row["activity_name_en"], "LQ by indicator", "certainty"):
+    mine = pairs.loc[pairs["region_code"] == row["region_code"]]
+    for part in (row["region_name"], row["region_name_en"], mine["activity_name_en"].iloc[0], "LQ by indicator",
+                 "certainty"):
         assert part in text, part
-    for name in [n for n in row["supported_cluster_names"].split(";") if n]:
+    for name in {n for ns in mine["supported_cluster_names"] for n in ns.split(";") if n}:
         assert name in text
 
     browser.page.wait_for_timeout(400)  # let the popup finish fading in
@@ -199,7 +208,7 @@ def test_escaped_names_stay_text_in_chromium(layers, browser, tmp_path):
     cand, sup, div = _evil_layers(layers)
     write_webmap(tmp_path / "evil.html", cand, sup, div)
     browser.open(tmp_path / "evil.html")
-    text = browser.popup_of(f"{div.iloc[0]['region_code']}:{div.iloc[0]['status']}")
+    text = browser.popup_of(div.iloc[0]["divergence_id"])
     assert EVIL.replace("&amp;", "&amp;") in text  # shown literally, entity and all
     assert browser.page.evaluate("() => window.__xss === undefined")
     assert browser.dialogs == [] and browser.errors == [], browser.errors
