@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from mapping.errors import MappingError
-from mapping.locations import REPO_ROOT, bundled_path
+from mapping.locations import REPO_ROOT, bundled_path  # noqa: F401 - REPO_ROOT re-exported for callers
 
 __all__ = [
     "DEFAULT_THRESHOLD",
