@@ -223,3 +223,23 @@ def test_check_validates_the_example_and_names_the_files(tmp_path):
     res = CliRunner().invoke(app, ["check", "--config", str(bad)])
     assert res.exit_code == 2
     assert "boundaries.geojson" in res.output and "region_code" in res.output
+
+
+def test_country_rows_are_checked_against_their_own_regions(tmp_path):
+    """A wide table with each country's total: the check sums that country's regions only."""
+    from flows.cli import app
+
+    emp = _employment()
+    regions = sorted({r for r, _ in emp})
+    lines = ["region,29,26"] + [f"{r},{emp[(r, '29')]:.0f},{emp[(r, '26')]:.0f}" for r in regions]
+    for ctry in ("XA", "XB"):
+        tot = [sum(v for (r, a), v in emp.items() if a == d and r.startswith(ctry)) for d in ("29", "26")]
+        lines.append(f"{ctry},{tot[0]:.0f},{tot[1]:.0f}")
+    wide = tmp_path / "wide.csv"
+    wide.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["check", "--config", str(CONFIG), "--input", str(wide), "--format", "wide",
+                                   "--option", "years=2022", "--option", "indicator=employment", "--option",
+                                   "unit=persons", "--option", "classification=NACE2", "--option", "level=division"])
+    assert res.exit_code == 0, res.output
+    check = next(ln for ln in res.output.splitlines() if "check country" in ln)
+    assert "4 compared" in check and "largest difference 0.000%" in check

@@ -252,6 +252,7 @@ def _checks(df: pd.DataFrame, regs: _Registries, indicator: str, unit: str) -> p
     kind = df["region_code"].map(r["kind"])
     parent = r["parent_code"].to_dict()
     fd = r["federal_district"].to_dict()
+    ctry = r["country"].to_dict() if "country" in r.columns else {}
     out = []
     keys = ["year", "classification", "level", "activity_code"]
     is_unit = kind.isin(["subject", "remainder"])
@@ -271,7 +272,8 @@ def _checks(df: pd.DataFrame, regs: _Registries, indicator: str, unit: str) -> p
         if key in agg_by:
             for code, rep in zip(agg_by[key]["region_code"], agg_by[key]["value"]):
                 is_country = r.at[code, "kind"] == "country"
-                members = top if is_country else {u for u in top if fd.get(u) == code}
+                members = ({u for u in top if ctry.get(u, "") in ("", ctry.get(code, ""))} if is_country  # multi-country
+                           else {u for u in top if fd.get(u) == code})
                 out.append(_check_row(key, "country" if is_country else "federal district", code, rep,
                                       [vals[u] for u in members]))
         for p in sorted({parent[u] for u in present if parent.get(u)} & present):
