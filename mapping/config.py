@@ -128,6 +128,17 @@ class GeodataSection(_Frozen):
     #: ``[geodata.credits.boundaries] attribution = "Boundaries: (c) EuroGeographics"``.
     credits: dict[str, dict[str, str]] = Field(default_factory=dict)
 
+    @field_validator("credits")
+    @classmethod
+    def _credit_keys(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        roles = ("boundaries", "regions", "activities", "supported_clusters", "data")
+        keys = ("title", "source", "licence", "attribution", "note", "url")
+        bad = [f"credits.{r}" for r in v if r not in roles]
+        bad += [f"credits.{r}.{k}" for r, d in v.items() for k in d if k not in keys]
+        if bad:
+            raise ValueError(f"unknown {', '.join(bad)}: roles are {', '.join(roles)}; keys {', '.join(keys)}")
+        return v
+
 
 class RoundingSection(_Frozen):
     """Cells of ``indicator`` with ``flag`` are known to +- ``half_width`` x base (see mapping/analysis/uncertainty.py)."""

@@ -58,3 +58,14 @@ def test_vocabulary_orders_names():
     assert Vocabulary(source_language="ru").name("Москва", "Moscow") == "Москва (Moscow)"
     assert Vocabulary(source_language="en").name("", "Texas") == "Texas"
     assert Vocabulary(source_language="de").name_slash("Bayern", "Bavaria") == "Bayern / Bavaria"
+
+
+def test_unknown_credit_keys_are_refused(tmp_path):
+    import pytest
+
+    from mapping.errors import MappingError
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[inputs]]\npath = "x.csv"\n[geodata.credits.boundary]\nattribution = "x"\n', encoding="utf-8")
+    with pytest.raises(MappingError, match=r"credits\.boundary"):
+        load_config(cfg)
