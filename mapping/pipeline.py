@@ -380,10 +380,24 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
     Path
         The finished run folder.
     """
-    from mapping.outputs.runlock import reserve_run_dir
+    from mapping.outputs.runlock import discard_run_dir, release_run_dir, reserve_run_dir
 
     root = Path(config.run.output_root)
     run_id, tmp, final = reserve_run_dir(root, inputs.content_key)
+    try:
+        _write_run_folder(config, inputs, analysis, matrix, groups, geography, candidates, divergence_result,
+                          timings, reuse, run_id, tmp)
+        tmp.rename(final)
+    except BaseException:  # failed, refused or interrupted (Ctrl-C): leave no partial folder behind
+        discard_run_dir(tmp)
+        raise
+    release_run_dir(tmp)
+    return final
+
+
+def _write_run_folder(config, inputs, analysis, matrix, groups, geography, candidates, divergence_result,
+                      timings, reuse, run_id: str, tmp: Path) -> None:
+    """Write every file of the run into the reserved partial folder ``tmp``."""
     restored = reuse.restore(tmp) if reuse is not None else None
     if restored is not None:
         built, counts = restored
@@ -407,8 +421,6 @@ def write_run(config: RunConfig, inputs: Inputs, analysis: Analysis, matrix: pd.
     counts["report.md"] = None
     counts[write_report_html(tmp / "report.md").name] = None
     write_manifest(tmp, manifest, counts)
-    tmp.rename(final)
-    return final
 
 
 def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.DataFrame, groups: pd.DataFrame,
