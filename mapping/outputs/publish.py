@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 from importlib import metadata
 from pathlib import Path
@@ -150,8 +151,37 @@ def write_qml(path: Path, qml: str) -> Path:
     return path
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_cell(v):
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` (OWASP CSV injection).
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is neutralised unless it is a
+    plain number (``-1.5``); other values are returned unchanged.
+
+    Examples
+    --------
+    >>> print(neutralise_cell("=HYPERLINK(1)"), neutralise_cell("-1.5"), neutralise_cell("B-E"))
+    '=HYPERLINK(1) -1.5 B-E
+    """
+    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.match(v):
+        return "'" + v
+    return v
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> int:
-    """Write a CSV (UTF-8, comma, ``.`` decimal, empty for missing); returns rows written."""
+    """Write a CSV (UTF-8, comma, ``.`` decimal, empty for missing); returns rows written.
+
+    Text that a spreadsheet would read as a formula is neutralised (:func:`neutralise_cell`)."""
+    text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    if text:
+        df = df.copy()
+        for c in text:  # a bare CR would end the row in readers (pandas quotes only fields holding "\n")
+            df[c] = df[c].map(lambda v: neutralise_cell(v).replace("\r\n", "\n").replace("\r", "\n")
+                              if isinstance(v, str) else v)
+        df.columns = [neutralise_cell(c) if isinstance(c, str) else c for c in df.columns]
     df.to_csv(path, index=False, encoding="utf-8", float_format="%.10g")
     return len(df)
 

@@ -10,6 +10,7 @@ English first where the source language is English.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -40,7 +41,16 @@ def _cell(v) -> str:
         return "yes" if v else "no"
     if isinstance(v, float):
         return "" if pd.isna(v) else f"{v:.2f}"
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return md_text(v)
+
+
+_MD_SPECIAL = re.compile(r"([\\`\[\]<>|])")
+
+
+def md_text(v) -> str:
+    """Text from the data or a registry as literal Markdown: the characters that open links, images,
+    autolinks, raw HTML, code spans and table cells are backslash-escaped; line breaks become spaces."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(v).split()))
 
 
 def _md_table(df: pd.DataFrame, max_rows: int = 30) -> str:
@@ -224,7 +234,7 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     out.append(f"- Of **{h['supported_clusters']}** supported clusters, **{cs.get('aligned', 0)} are `aligned`** "
                f"(their regions are specialised in their activities) and **{cs.get('supported_not_specialised', 0)} "
                f"are `supported_not_specialised`** (no specialisation backs them)."
-               + (" Aligned: " + "; ".join(voc.name(r.name_ru, r.name_en) for r in aligned.itertuples()) + "."
+               + (" Aligned: " + "; ".join(md_text(voc.name(r.name_ru, r.name_en)) for r in aligned.itertuples()) + "."
                   if len(aligned) else ""))
     out.append(f"- **{ps['specialised_not_supported']} untapped specialisations** (`specialised_not_supported`: "
                f"specialised, no supported cluster) in {un['region_code'].nunique()} regions; "
@@ -305,7 +315,8 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     if wg:
         r = inputs.regions.set_index("region_code")
         out.append("These units keep their rows in every table (`has_geometry` = false) but are not drawn: "
-                   + "; ".join(f"{c} ({voc.name_slash(r.at[c, 'name_ru'], r.at[c, 'name_en'])})" for c in wg) + ".\n")
+                   + "; ".join(md_text(f"{c} ({voc.name_slash(r.at[c, 'name_ru'], r.at[c, 'name_en'])})") for c in wg)
+                   + ".\n")
     else:
         out.append("_none_\n")
 

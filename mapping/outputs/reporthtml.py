@@ -42,6 +42,14 @@ def _inline_images(body: str, base: Path) -> str:
     return re.sub(r'src="([^"]+)"', repl, body)
 
 
+def _local_link(url: str) -> bool:
+    """Only a file beside the report (``map.png``) may become a link or an image: no scheme, no host,
+    no absolute or parent path, so ``report.html`` can never reference an external resource."""
+    u = url.strip()
+    return bool(u) and not re.match(r"^[a-z][a-z0-9+.-]*:", u, re.I) and not u.startswith(("/", "\\")) \
+        and ".." not in u and "//" not in u
+
+
 def render_report_html(markdown_text: str, *, base_dir: Path | None = None, title: str = "Cluster map report") -> str:
     """Convert the report's Markdown to a standalone HTML page.
 
@@ -60,6 +68,7 @@ def render_report_html(markdown_text: str, *, base_dir: Path | None = None, titl
         HTML5 text.
     """
     md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
+    md.validateLink = _local_link  # a link or image pointing anywhere else is shown as text
     body = md.render(markdown_text)
     if base_dir is not None:
         body = _inline_images(body, Path(base_dir))
