@@ -88,12 +88,22 @@ def group_activities(matrix: pd.DataFrame, *, method: str = "agglomerative", n_g
     np.fill_diagonal(dist, 0.0)
     n = len(codes)
 
+    tree = average_tree(rel) if method == "agglomerative" else None
+    cuts: dict[int, np.ndarray] = {}
+
     def fit(k: int) -> np.ndarray:
-        return _fit(rel, method, k, seed)
+        if tree is None:
+            return _fit(rel, method, k, seed)
+        if k not in cuts:
+            cuts.update(cut(tree, [k]))
+        return cuts[k]
 
     scores: dict[int, float] = {}
     if n_groups == "auto":
-        for k in range(min_groups, min(max_groups, n - 1) + 1):
+        ks = list(range(min_groups, min(max_groups, n - 1) + 1))
+        if tree is not None:
+            cuts.update(cut(tree, ks))  # one tree, every k
+        for k in ks:
             labels = fit(k)
             if len(set(labels)) > 1:
                 scores[k] = float(silhouette_score(dist, labels, metric="precomputed"))
@@ -146,16 +156,30 @@ def describe_grouping(matrix: pd.DataFrame, group_ids) -> pd.DataFrame:
     k = len(set(labels))
     sil = silhouette_samples(dist, labels, metric="precomputed") if 1 < k < n else np.zeros(n)
     groups = sorted(set(gid))
-    members = {g: np.flatnonzero(gid == g) for g in groups}
-    own, best, best_g, top = [], [], [], []
+    gpos = {g: i for i, g in enumerate(groups)}
+    lab = np.array([gpos[g] for g in gid])
+    onehot = np.zeros((n, len(groups)))
+    onehot[np.arange(n), lab] = 1.0
+    r0 = rel.copy()
+    np.fill_diagonal(r0, 0.0)
+    sizes = onehot.sum(axis=0)[None, :] - onehot  # members of each group other than the activity itself
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = np.where(sizes > 0, (r0 @ onehot) / sizes, np.nan)
+    own = means[np.arange(n), lab]
+    other = means.copy()
+    other[np.arange(n), lab] = -np.inf
+    other = np.where(np.isnan(other), -np.inf, other)
+    bi = np.argmax(other, axis=1)  # first (lowest id) group on ties, as groups are sorted
+    has_other = len(groups) > 1
+    best = np.where(has_other, other[np.arange(n), bi], np.nan)
+    best_g = [groups[b] if has_other else "" for b in bi]
+    # three most related activities: a partial sort, then a stable order among those few
+    r_top = np.where(np.eye(n, dtype=bool), -np.inf, rel)
+    m = min(3, n - 1)
+    cand = np.argpartition(-r_top, m - 1, axis=1)[:, :m] if m > 0 else np.zeros((n, 0), int)
+    top = []
     for i in range(n):
-        mates = [j for j in members[gid[i]] if j != i]
-        own.append(float(rel[i, mates].mean()) if mates else np.nan)
-        others = {g: float(rel[i, m].mean()) for g, m in members.items() if g != gid[i]}
-        g_best = max(others, key=others.get) if others else ""
-        best.append(others.get(g_best, np.nan))
-        best_g.append(g_best)
-        order_i = [j for j in np.argsort(-rel[i], kind="stable") if j != i][:3]
+        order_i = sorted(cand[i], key=lambda j: (-rel[i, j], j))
         top.append(";".join(f"{codes[j]}={rel[i, j]:.2f}" for j in order_i))
     out = pd.DataFrame({"activity_code": codes, "group_id": gid, "relatedness_own_group": own,
                         "relatedness_best_other_group": best, "best_other_group": best_g,

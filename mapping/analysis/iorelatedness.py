@@ -178,14 +178,15 @@ def io_links(codes: list[str], flows: pd.DataFrame, mapping: dict[str, tuple[str
     missing = [c for c in ("from_code", "to_code", "value") if c not in flows.columns]
     if missing:
         raise MappingError(f"input-output table: missing column(s) {missing}; needs from_code, to_code, value")
-    ind = sorted(set(flows["from_code"].astype(str)) | set(flows["to_code"].astype(str)))
-    pos = {c: i for i, c in enumerate(ind)}
-    f = np.zeros((len(ind), len(ind)))
-    np.add.at(f, (flows["from_code"].astype(str).map(pos).to_numpy(), flows["to_code"].astype(str).map(pos).to_numpy()),
-              flows["value"].to_numpy(dtype=float))
+    nf = len(flows)
+    codes_idx, ind = pd.factorize(pd.concat([flows["from_code"], flows["to_code"]], ignore_index=True).astype(str))
+    ni = len(ind)
+    pos = {str(c): i for i, c in enumerate(ind)}
+    f = np.bincount(codes_idx[:nf] * ni + codes_idx[nf:], weights=flows["value"].to_numpy(dtype=float),
+                    minlength=ni * ni).reshape(ni, ni)
     sets = sorted({s for s in mapping.values()})
     set_pos = {s: i for i, s in enumerate(sets)}
-    s_mat = np.zeros((len(sets), len(ind)))
+    s_mat = np.zeros((len(sets), ni))
     for s, i in set_pos.items():
         s_mat[i, [pos[c] for c in s if c in pos]] = 1.0
     agg = s_mat @ f @ s_mat.T                 # flows between the activities' industry sets

@@ -28,7 +28,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
-from scipy.cluster.hierarchy import cut_tree, linkage
+from scipy.cluster.hierarchy import cut_tree, fcluster, linkage
 from scipy.spatial.distance import squareform
 
 from mapping.analysis.relatedness import matrix_from_wide, partial_out, rank_scale
@@ -136,10 +136,16 @@ def average_tree(rel: np.ndarray) -> np.ndarray:
 
 def cut(tree: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
     """Labels of each k in ``ks`` from one tree (exactly k groups each)."""
-    if not ks:
-        return {}
-    labs = cut_tree(tree, n_clusters=list(ks))
-    return {k: labs[:, i] for i, k in enumerate(ks)}
+    out = {}
+    for k in ks:  # fcluster is fast (C); with tied heights it may give fewer groups, then cut_tree
+        lab = fcluster(tree, k, criterion="maxclust")
+        if len(np.unique(lab)) == k:
+            out[k] = lab - 1
+    rest = [k for k in ks if k not in out]
+    if rest:
+        labs = cut_tree(tree, n_clusters=rest)
+        out.update({k: labs[:, i] for i, k in enumerate(rest)})
+    return {k: out[k] for k in ks}
 
 
 def select_weights_k(wide: np.ndarray, others: dict[str, np.ndarray], *, control: np.ndarray | None,
