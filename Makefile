@@ -12,19 +12,27 @@ DEBS := gmt-dcw gdal-bin chromium
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml setup.py | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
 # Installs the Debian packages when missing and we are root with apt; otherwise says what is missing
-# (the tests that need them then skip with that reason).
+# (the tests that need them then skip with that reason). Another apt/dpkg process holding the lock is
+# waited for up to DPKG_WAIT seconds; after that, or on any apt failure, one line says so and the tests
+# run anyway (never a failed `make test` for it).
+DPKG_WAIT ?= 120
 debs:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    apt="apt-get -qq -o DPkg::Lock::Timeout=10"; end=$$(( $$(date +%s) + $(DPKG_WAIT) )); \
+	    until { $$apt update && DEBIAN_FRONTEND=noninteractive $$apt install -y $$missing >/dev/null; } 2>/dev/null; do \
+	      if [ $$(date +%s) -ge $$end ]; then \
+	        echo "warning: Debian packages not installed:$$missing (apt/dpkg busy or failing for $(DPKG_WAIT) s); the tests that need them skip"; \
+	        break; fi; \
+	      sleep 5; done; \
 	  else echo "warning: Debian packages missing:$$missing (run as root: apt-get install$$missing)"; fi; \
 	fi
 
@@ -32,7 +40,7 @@ run: $(STAMP)
 	$(VENV)/bin/clustermap run --config config/default.toml
 
 test: $(STAMP) debs
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Rebuild the committed derived files from their sources.
 geodata: $(STAMP) debs

@@ -138,11 +138,12 @@ def prepare_run(config: Path | None, inputs: list[Path] | None, *, format: str |
         A bad configuration, output root or input (one paragraph naming file, row, column, value).
     """
     from mapping.config import load_config, with_inputs
-    from mapping.ingest.read import parse_options
 
     path = Path(config) if config is not None else default_config_path()
     cfg = load_config(path)
     if inputs:
+        from mapping.ingest.read import parse_options
+
         cfg = with_inputs(cfg, inputs, format=format, options=parse_options(options))
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": input_run_name(inputs)})})
     default = not inputs and path.resolve() == default_config_path().resolve()
