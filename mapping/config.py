@@ -299,6 +299,8 @@ class ExecutionSection(_Frozen):
     cache_entries: int = Field(default=8, ge=1)
     download_timeout_seconds: float = Field(default=60.0, gt=0)
     download_retries: int = Field(default=3, ge=0)
+    #: Seconds one download attempt may take in total (the timeout above is per read).
+    download_deadline_seconds: float = Field(default=900.0, gt=0, allow_inf_nan=False)
     #: Seconds Prefect's local (ephemeral) API may take to start; a busy 2-CPU machine needs 30-50 s.
     #: PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, when set, wins (see flows/startup.py).
     prefect_startup_timeout_seconds: float = Field(default=180.0, gt=0)

@@ -6,7 +6,8 @@ the stage cache (:mod:`mapping.cache`) keys on the downloaded *content*. A downl
 
 - conditional: the server's ``ETag``/``Last-Modified`` are kept beside the copy and sent back, so an
   unchanged remote file costs one ``304 Not Modified`` round trip;
-- bounded: every request has a timeout; connection errors, timeouts, 5xx, 408 and 429 are retried
+- bounded: every read has a timeout, every attempt a total deadline, every body the input's
+  ``max_bytes`` (checked against ``Content-Length`` and while streaming); connection errors, timeouts, 5xx, 408 and 429 are retried
   with exponential backoff, other 4xx fail at once;
 - checksummed: the SHA-256 is computed while streaming, compared with the configured ``sha256`` if
   any, and the file only replaces the previous copy (atomically) when complete and correct.
@@ -64,7 +65,8 @@ def _read_meta(dest: Path) -> dict:
 
 
 def fetch_url(url: str, dest: Path, *, expected_sha256: str | None = None, timeout: float = 60.0,
-              retries: int = 3, backoff: float = 1.0) -> tuple[Path, str]:
+              retries: int = 3, backoff: float = 1.0, deadline: float | None = None,
+              max_bytes: int | None = None) -> tuple[Path, str]:
     """Download ``url`` to ``dest`` (or confirm the local copy is current) and return its SHA-256.
 
     Parameters
@@ -82,6 +84,12 @@ def fetch_url(url: str, dest: Path, *, expected_sha256: str | None = None, timeo
         Extra attempts after a transient failure (connection error, timeout, 408, 429, 5xx).
     backoff : float
         Seconds before the first retry; doubled each time.
+    deadline : float, optional
+        Seconds one attempt may take in total (a server that trickles bytes never trips the per-read
+        ``timeout``); an attempt past it is refused, not retried.
+    max_bytes : int, optional
+        The largest body accepted: a larger announced ``Content-Length`` is refused before reading, and
+        the download stops as soon as it passes the limit; the partial file is never kept.
 
     Returns
     -------
@@ -107,7 +115,7 @@ def fetch_url(url: str, dest: Path, *, expected_sha256: str | None = None, timeo
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
         try:
-            return _attempt(url, dest, headers, meta, expected_sha256, timeout)
+            return _attempt(url, dest, headers, meta, expected_sha256, timeout, deadline, max_bytes)
         except urllib.error.HTTPError as exc:
             if exc.code == 304:
                 digest = sha256_file(dest)
@@ -130,18 +138,31 @@ class _ShortRead(Exception):
 
 
 def _attempt(url: str, dest: Path, headers: dict, meta: dict, expected: str | None,
-             timeout: float) -> tuple[Path, str]:
+             timeout: float, deadline: float | None = None, max_bytes: int | None = None) -> tuple[Path, str]:
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
     h = hashlib.sha256()
+    started = time.monotonic()
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
+            if max_bytes is not None and length is not None and length.isdigit() and int(length) > max_bytes:
+                raise MappingError(f"{url}: the server announces {length} bytes, over the input's limit of "
+                                   f"{max_bytes} bytes (max_bytes); not downloaded")
             got = 0
+            # read1: one receive at a time, so the deadline is checked however slowly bytes arrive.
+            read = getattr(resp, "read1", resp.read)
             with open(tmp, "wb") as f:
-                for block in iter(lambda: resp.read(_BLOCK), b""):
+                for block in iter(lambda: read(_BLOCK), b""):
                     f.write(block)
                     h.update(block)
                     got += len(block)
+                    if max_bytes is not None and got > max_bytes:
+                        raise MappingError(f"{url}: the download passed the input's limit of {max_bytes} bytes "
+                                           "(max_bytes); stopped, and the partial file removed")
+                    if deadline is not None and time.monotonic() - started > deadline:
+                        raise MappingError(f"{url}: the download took over {deadline:g} s in total "
+                                           f"({got} bytes received); stopped, and the partial file removed "
+                                           "(execution.download_deadline_seconds)")
             if length is not None and got != int(length):
                 raise _ShortRead(f"got {got} of {length} bytes")
             etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
@@ -181,12 +202,14 @@ def resolve_inputs(config):
     execution = getattr(config, "execution", None)
     timeout = float(getattr(execution, "download_timeout_seconds", 60.0))
     retries = int(getattr(execution, "download_retries", 3))
+    deadline = getattr(execution, "download_deadline_seconds", None)
     changed, out = False, []
     for inp in config.inputs:
         url, expected = getattr(inp, "url", None), getattr(inp, "sha256", None)
         if url:
             dest = Path(inp.path) if inp.path is not None else download_path(config.run.output_root, str(url))
-            fetch_url(str(url), dest, expected_sha256=expected, timeout=timeout, retries=retries)
+            fetch_url(str(url), dest, expected_sha256=expected, timeout=timeout, retries=retries,
+                      deadline=deadline, max_bytes=getattr(inp, "max_bytes", None))
             inp = inp.model_copy(update={"path": dest})
             changed = True
         elif expected and inp.path is not None:
