@@ -159,6 +159,8 @@ class SpecialisationSection(_Frozen):
     #: Indicators whose regional total is one industry's, not the economy's (shipments: industrial
     #: production B-E): their LQs are "within_industry" (``lq_scope``), never alone a headline.
     within_industry: tuple[str, ...] = ("shipments",)
+    #: Year of the map: "latest_common" (latest year every specialisation indicator has), "latest", or a year.
+    analysis_year: int | Literal["latest", "latest_common"] = "latest_common"
     #: A specialisation is persistent when it held in at least this share of the years observed
     #: (and in at least 2 of them); see mapping/analysis/timeseries.py.
     persistent_share: float = Field(default=0.75, gt=0, le=1)

@@ -27,7 +27,7 @@ from mapping.analysis.grouping import build_groups
 from mapping.analysis.reference import lq_by_reference
 from mapping.analysis.specialisation import specialisation
 from mapping.analysis.statsummary import statistics_summary
-from mapping.analysis.timeseries import with_persistence
+from mapping.analysis.timeseries import analysis_year, with_persistence
 from mapping.analysis.validation_report import relatedness_methods_section
 from mapping.config import RunConfig
 from mapping.errors import MappingError
@@ -207,7 +207,7 @@ def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
         raise MappingError(f"no data for the specialisation indicators {list(s.indicators)} at level "
                            f"{s.level!r}; the inputs have {sorted(set(lq['indicator']))} at "
                            f"{sorted(set(lq['level']))}")
-    year = int(sub["year"].max())
+    year = analysis_year(sub, tuple(s.indicators), s.analysis_year)  # every year is read; the map shows one
     classification = str(sub["classification"].iloc[0])
     spec = specialisation(lq.loc[lq["year"] == year], indicators=s.indicators, rule=s.combine, level=s.level)
     spec = with_persistence(spec, lq, indicators=s.indicators, rule=s.combine, level=s.level,

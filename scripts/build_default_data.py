@@ -1,6 +1,11 @@
 #!/usr/bin/env python
 """Build ``data/ru_rosstat_2021.csv``, the embedded default input, from the original Rosstat files.
 
+Every year the sources carry in one classification (OKVED2) is read: GVA 2016-2022, shipments
+2017-2021, organisations by section 2019-2022, region totals 2016-2021 (``YEARS``); the run analyses the
+latest year its specialisation indicators share and reports persistence over the others. The file
+keeps its historical name (the yearbook edition, with figures up to 2021).
+
 The sources are the files described in ``../shared/data/ru/PROVENANCE.md``. The script first checks
 each file's SHA-256 against the sums below (and that PROVENANCE.md lists the same sums) and refuses
 to build on any mismatch. It then reads the files with :func:`mapping.ingest.read.read_input` (the same
@@ -40,6 +45,11 @@ from mapping.ingest.registry import load_region_registry, resolve_activity_label
 from mapping.ingest.tidy import read_tidy  # noqa: E402
 from mapping.schema import TIDY_COLUMNS  # noqa: E402
 
+#: Years read per indicator: every OKVED2 year of each source (GVA sheets 2016-2022; the 2023/2024 sheets
+#: are copies of 2022; shipments tables 12.2.x OKVED2 2017-2021; organisations by section from 2019).
+YEARS = {"gva": tuple(range(2016, 2023)), "shipments": tuple(range(2017, 2022)),
+         "establishments": tuple(range(2019, 2023)), "totals": tuple(range(2016, 2022))}
+#: The year of the first edition of this table (kept for the known-totals script and the tests).
 YEAR = 2021
 DEFAULT_SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEFAULT_OUT = ROOT / "data" / "ru_rosstat_2021.csv"
@@ -128,7 +138,7 @@ def _rows(df: pd.DataFrame, *, indicator: str, level: str, sig: int, flag: str |
     """Tidy rows for the kept units of a frame with region_code, activity_code, value, flag, source."""
     kept = df.loc[df["kind"].isin(KEEP_KINDS)]
     out = pd.DataFrame({
-        "year": YEAR, "region_code": kept["region_code"], "activity_code": kept["activity_code"],
+        "year": kept["year"].astype(int), "region_code": kept["region_code"], "activity_code": kept["activity_code"],
         "classification": "OKVED2", "level": level, "indicator": indicator,
         "value": kept["value"], "unit": UNITS[indicator],
         "flag": kept["flag"].map(_tidy_flag) if flag is None else flag,
@@ -144,9 +154,9 @@ def _rows(df: pd.DataFrame, *, indicator: str, level: str, sig: int, flag: str |
 # Each source is read by the library (mapping.ingest.read.read_input: layout, labels, units, flags, source
 # cells); the build only selects 2021, keeps the subjects and remainders, and formats the values.
 
-def _read(base: Path, registry: pd.DataFrame, rel: str, **options) -> tuple[pd.DataFrame, object]:
-    """Read one source for YEAR with the library; add each row's ``kind`` from the registry."""
-    got = read_input(InputFile(path=base / rel, source=rel, years=(YEAR,), **options))
+def _read(base: Path, registry: pd.DataFrame, rel: str, years: tuple[int, ...], **options) -> tuple[pd.DataFrame, object]:
+    """Read one source for ``years`` with the library; add each row's ``kind`` from the registry."""
+    got = read_input(InputFile(path=base / rel, source=rel, years=years, **options))
     df = got.tidy.copy()
     df["kind"] = df["region_code"].map(dict(zip(registry["region_code"], registry["kind"])))
     return df, got
@@ -154,34 +164,38 @@ def _read(base: Path, registry: pd.DataFrame, rel: str, **options) -> tuple[pd.D
 
 def build_gva(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """GVA by section = share (%) x GRP / 100, plus GRP as the region total; national check values."""
-    df, got = _read(base, registry, F_GVA_SHARE, grp=base / F_GRP)
-    if set(df["classification"]) != {"OKVED2"}:
-        raise MappingError(f"{F_GVA_SHARE}: sheet {YEAR} is {sorted(set(df['classification']))}, expected OKVED2")
+    years = YEARS["gva"]
+    df, got = _read(base, registry, F_GVA_SHARE, years, grp=base / F_GRP)
+    if set(df["classification"]) != {"OKVED2"} or sorted(set(df["year"])) != list(years):
+        raise MappingError(f"{F_GVA_SHARE}: sheets {sorted(set(df['year']))} are {sorted(set(df['classification']))}, "
+                           f"expected OKVED2 for {list(years)}")
     gva = _rows(df.loc[df["level"].eq("section")], indicator="gva", level="section", sig=SIG_DERIVED,
                 flag="derived")
-    grp, _ = _read(base, registry, F_GRP)
+    grp, _ = _read(base, registry, F_GRP, years)
     total = _rows(grp, indicator="gva", level="total", sig=SIG_READ)
     # National check: the sheet's national structure ("из суммы субъектов") x the sum of subjects' GRP.
     # The library drops that row (it has no GRP of its own), so the shares are read raw here.
-    share, _ = read_gva_structure(base / F_GVA_SHARE, YEAR)
-    nat = share.loc[share["region_label"].map(lambda l: "из суммы субъектов" in str(l))]
-    acts = resolve_activity_labels(nat.loc[nat["activity_label"].str.strip().str.startswith("Раздел"),
-                                           "activity_label"].unique(), classification="OKVED2", level="section")
-    nat = nat.loc[nat["activity_label"].isin(acts)]
-    nat_share = pd.Series(nat["value"].to_numpy(), index=nat["activity_label"].map(acts).to_numpy())
+    nat_share = {}
+    for year in years:
+        share, _ = read_gva_structure(base / F_GVA_SHARE, year)
+        nat = share.loc[share["region_label"].map(lambda l: "из суммы субъектов" in str(l))]
+        acts = resolve_activity_labels(nat.loc[nat["activity_label"].str.strip().str.startswith("Раздел"),
+                                               "activity_label"].unique(), classification="OKVED2", level="section")
+        nat = nat.loc[nat["activity_label"].isin(acts)]
+        nat_share[year] = pd.Series(nat["value"].to_numpy(), index=nat["activity_label"].map(acts).to_numpy())
     return gva, total, {"nat_share": nat_share}
 
 
 def build_establishments(base: Path, registry: pd.DataFrame) -> pd.DataFrame:
     """Number of organisations by section (upper-case, unindented rows A-U) and the region total."""
-    df, _ = _read(base, registry, F_ORG_COUNT)
+    df, _ = _read(base, registry, F_ORG_COUNT, YEARS["establishments"])
     sec = _rows(df.loc[df["level"].eq("section")], indicator="establishments", level="section", sig=SIG_READ)
     tot = _rows(df.loc[df["level"].eq("total")], indicator="establishments", level="total", sig=SIG_READ)
     return pd.concat([sec, tot])
 
 
 def _shipment_sheets(path: Path) -> dict[str, str]:
-    """Find the OKVED2 sheets 12.2.x with 2021 data and the section each one covers (by title)."""
+    """Find the OKVED2 sheets 12.2.x with the shipments years and the section each one covers (by title)."""
     import openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=True)
@@ -191,7 +205,7 @@ def _shipment_sheets(path: Path) -> dict[str, str]:
     for sheet in sheets:
         _, meta = read_rosstat_annex(path, sheet)
         name = re.search(r"«([^»]+)»", meta["title"])
-        if YEAR in meta["years"] and "ОКВЭД2" in meta["title"] and name:
+        if set(YEARS["shipments"]) <= set(meta["years"]) and "ОКВЭД2" in meta["title"] and name:
             code = resolve_activity_labels([name.group(1)], classification="OKVED2", level="section",
                                            source=f"{path.name} sheet {sheet}")[name.group(1)]
             if code in found.values():
@@ -206,11 +220,12 @@ def build_shipments(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame, d
     """Shipments of own production (million RUB), sections B-E, from the annex 12.2.x OKVED2 sheets."""
     frames, national = [], {}
     for sheet, code in _shipment_sheets(base / F_INDUSTRY).items():
-        df, got = _read(base, registry, F_INDUSTRY, sheet=sheet)
+        df, got = _read(base, registry, F_INDUSTRY, YEARS["shipments"], sheet=sheet)
         if set(df["activity_code"]) != {code} or set(df["unit"]) != {UNITS["shipments"]}:
             raise MappingError(f"{F_INDUSTRY} sheet {sheet}: read as {sorted(set(df['activity_code']))} in "
                                f"{sorted(set(df['unit']))}, expected {code} in {UNITS['shipments']}")
-        national[("shipments", code)] = df.loc[df["kind"].eq("country"), "value"].sum()
+        for year, v in df.loc[df["kind"].eq("country")].groupby("year")["value"].sum().items():
+            national[(int(year), "shipments", code)] = v
         print(f"  shipments {code}: sheet {sheet}: {got.ledger.notes[0]}")
         frames.append(_rows(df, indicator="shipments", level="section", sig=SIG_READ))
     return pd.concat(frames), national
@@ -222,15 +237,17 @@ def build_annex_totals(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame
     for indicator, (rel, sheets) in ANNEX_TOTALS.items():
         parts = []
         for sheet in sheets:
-            df, got = _read(base, registry, rel, sheet=sheet, indicator=indicator, unit=UNITS[indicator])
+            df, got = _read(base, registry, rel, YEARS["totals"], sheet=sheet, indicator=indicator,
+                            unit=UNITS[indicator])
             print(f"  {indicator}: {rel} sheet {sheet}: {got.ledger.notes[0]}")
-            parts.append(df.set_index("region_code"))
+            parts.append(df.set_index(["region_code", "year"]))
         if len(parts) == 1:
             df = parts[0].reset_index()
             flag = None
         else:  # exports = far abroad + CIS; suppressed if any part is
             a, b = parts
             df = a[["kind"]].copy()
+            b = b.reindex(a.index)
             df["value"] = a["value"] + b["value"]
             supp = a["flag"].eq("suppressed") | b["flag"].eq("suppressed")
             df["flag"] = np.where(supp, "suppressed", "derived")
@@ -238,7 +255,8 @@ def build_annex_totals(base: Path, registry: pd.DataFrame) -> tuple[pd.DataFrame
             df = df.reset_index()
             flag = "derived"
         df["activity_code"] = "TOTAL"
-        national[(indicator, "TOTAL")] = df.loc[df["kind"].eq("country"), "value"].sum()
+        for year, v in df.loc[df["kind"].eq("country")].groupby("year")["value"].sum().items():
+            national[(int(year), indicator, "TOTAL")] = v
         frames.append(_rows(df, indicator=indicator, level="total", sig=SIG_READ, flag=flag))
     return pd.concat(frames), national
 
@@ -249,11 +267,11 @@ def check_national(tidy: pd.DataFrame, registry: pd.DataFrame, national: dict) -
     """Sum over subjects (parents only, so nested okrugs are not counted twice) vs the national row."""
     top = set(registry.loc[registry["kind"].eq("subject") & registry["parent_code"].eq(""), "region_code"])
     rows = []
-    for (indicator, act), g in tidy.groupby(["indicator", "activity_code"]):
+    for (year, indicator, act), g in tidy.groupby(["year", "indicator", "activity_code"]):
         g = g.loc[g["region_code"].isin(top)]
         s = g["value"].sum()
-        nat = national.get((indicator, act), math.nan)
-        rows.append({"indicator": indicator, "activity": act, "units": len(g),
+        nat = national.get((int(year), indicator, act), math.nan)
+        rows.append({"year": year, "indicator": indicator, "activity": act, "units": len(g),
                      "suppressed": int(g["flag"].eq("suppressed").sum()), "sum_subjects": s, "national": nat,
                      "rel_diff": (s - nat) / nat if nat and not math.isnan(nat) else math.nan})
     return pd.DataFrame(rows)
@@ -266,12 +284,12 @@ def check_parts(tidy: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
         if parent:
             children.setdefault(parent, []).append(code)
     rows = []
-    for (indicator, act), g in tidy.groupby(["indicator", "activity_code"]):
+    for (year, indicator, act), g in tidy.groupby(["year", "indicator", "activity_code"]):
         v = g.set_index("region_code")["value"]
         for parent, parts in sorted(children.items()):
             if parent in v and all(p in v for p in parts) and v[[parent] + parts].notna().all():
                 s = v[parts].sum()
-                rows.append({"indicator": indicator, "activity": act, "parent": parent, "parent_value": v[parent],
+                rows.append({"year": year, "indicator": indicator, "activity": act, "parent": parent, "parent_value": v[parent],
                              "sum_parts": s, "rel_diff": (s - v[parent]) / v[parent] if v[parent] else
                              (0.0 if s == 0 else math.inf)})
     return pd.DataFrame(rows)
@@ -298,10 +316,11 @@ def build(shared: Path, out: Path) -> pd.DataFrame:
             "/".join(map(str, k)) for k in tidy.loc[dup, key].drop_duplicates().head(5).itertuples(index=False)))
     tidy = tidy.sort_values(key, kind="stable").reset_index(drop=True)
     national = {**nat_ship, **nat_totals}
-    grp_top = gva_total.loc[gva_total["region_code"].isin(
-        registry.loc[registry["kind"].eq("subject") & registry["parent_code"].eq(""), "region_code"]), "value"].sum()
-    for code, share in gva_meta["nat_share"].items():
-        national[("gva", code)] = share * grp_top / 100.0
+    tops = registry.loc[registry["kind"].eq("subject") & registry["parent_code"].eq(""), "region_code"]
+    for year, shares in gva_meta["nat_share"].items():
+        g = gva_total.loc[gva_total["region_code"].isin(tops) & gva_total["year"].eq(year), "value"].sum()
+        for code, share in shares.items():
+            national[(int(year), "gva", code)] = share * g / 100.0
     _print_summary(tidy, registry, national)
     written = tidy.assign(value=tidy["value_text"])[TIDY_COLUMNS]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -335,8 +354,9 @@ def _print_summary(tidy: pd.DataFrame, registry: pd.DataFrame, national: dict) -
             print(worst.drop(columns="abs").to_string(index=False))
             print(f"  {len(parts)} parent checks; per indicator the largest |rel diff| is shown "
                   "(gva sections: shares rounded to 0.1 pp in parent and parts separately)")
-    sums = tidy.loc[tidy["indicator"].eq("gva") & tidy["level"].eq("section")].groupby("region_code")["value"].sum()
-    grp = tidy.loc[tidy["indicator"].eq("gva") & tidy["level"].eq("total")].set_index("region_code")["value"]
+    sums = tidy.loc[tidy["indicator"].eq("gva") & tidy["level"].eq("section")].groupby(
+        ["region_code", "year"])["value"].sum()
+    grp = tidy.loc[tidy["indicator"].eq("gva") & tidy["level"].eq("total")].set_index(["region_code", "year"])["value"]
     dev = (sums / grp - 1).abs()
     print(f"\ngva: sum of sections / GRP - 1 over {dev.notna().sum()} units: max {dev.max():.3g} "
           f"({dev.idxmax()}); the shares are rounded to 0.1 pp")

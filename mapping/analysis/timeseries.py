@@ -7,9 +7,41 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["row_persistence", "pair_persistence", "with_persistence"]
+__all__ = ["row_persistence", "pair_persistence", "with_persistence", "analysis_year"]
 
 _CELL = ["indicator", "classification", "level", "region_code", "activity_code"]
+
+
+def analysis_year(lq: pd.DataFrame, indicators: tuple[str, ...], choice: int | str = "latest_common") -> int:
+    """The year the map shows, from the years each specialisation indicator has an LQ.
+
+    ``"latest_common"``: the latest year in which every indicator of ``indicators`` present in ``lq`` has
+    a defined LQ (the default data: GVA runs to 2022, shipments to 2021, so 2021); ``"latest"``: the
+    latest year of any of them; an integer: that year. Falls back to the latest year when the
+    indicators share none.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"year": [2020, 2021, 2022, 2020, 2021], "indicator": ["g"] * 3 + ["s"] * 2,
+    ...                   "lq": 1.0})
+    >>> analysis_year(t, ("g", "s")), analysis_year(t, ("g", "s"), "latest")
+    (2021, 2022)
+    """
+    from mapping.errors import MappingError
+
+    sub = lq.loc[lq["indicator"].isin(indicators) & lq["lq"].notna()]
+    if sub.empty:
+        sub = lq.loc[lq["indicator"].isin(indicators)]
+    years = sorted(int(y) for y in sub["year"].unique())
+    if isinstance(choice, int) and not isinstance(choice, bool):
+        if choice not in years:
+            raise MappingError(f"specialisation.analysis_year = {choice}: the data have {years}")
+        return choice
+    if choice == "latest_common":
+        common = set.intersection(*(set(int(y) for y in g["year"].unique()) for _, g in sub.groupby("indicator")))
+        if common:
+            return max(common)
+    return years[-1]
 
 
 def row_persistence(lq: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mapping import pipeline
@@ -47,7 +48,7 @@ def test_default_config_carries_the_uncertainty_settings():
 def test_gva_bounds_are_half_a_tenth_of_a_point_of_grp(ru):
     lq = ru.analysis.lq
     assert list(lq.columns) == LQ_COLUMNS
-    g = lq.loc[(lq["indicator"] == "gva") & (lq["region_code"] == "RU-TA")]
+    g = lq.loc[(lq["indicator"] == "gva") & (lq["region_code"] == "RU-TA") & (lq["year"] == 2021)]
     width = (g["value_high"] - g["value_low"]).loc[g["value"] > 0]
     # +-0.05 pp of Tatarstan's GRP (the sections sum to it): the same width for every section.
     assert np.allclose(width, width.iloc[0]) and width.iloc[0] == pytest.approx(0.001 * g["region_total"].iloc[0],
@@ -58,11 +59,17 @@ def test_gva_bounds_are_half_a_tenth_of_a_point_of_grp(ru):
 
 def test_suppressed_shipments_bounded_by_the_national_rows(ru):
     lq = ru.analysis.lq
-    mag = lq.loc[(lq["indicator"] == "shipments") & (lq["region_code"] == "RU-MAG")].set_index("activity_code")
+    mag = lq.loc[(lq["indicator"] == "shipments") & (lq["region_code"] == "RU-MAG")
+                 & (lq["year"] == 2021)].set_index("activity_code")
     # National B minus the published regions (about 76,700 million RUB, +0.01 % tolerance) bounds Magadan's B.
     assert np.isnan(mag.at["B", "lq"]) and 70_000 < mag.at["B", "value_high"] < 82_000
     assert np.isfinite(mag.at["C", "lq_high"])  # without the national rows: no finite bound
-    assert ru.analysis.uncertainty["national_total"] == 8
+    # Magadan's total is unknown (suppressed B and E): no point LQ for C either, only bounds.
+    assert np.isnan(mag.at["C", "lq"]) and mag.at["C", "lq_reason"].startswith("region total unknown")
+    # Every suppressed shipments cell of every year (the national rows cover 2017-2021) is narrowed.
+    raw = pd.read_csv(ROOT / "data" / "ru_rosstat_2021.csv")
+    n_supp = int(((raw["indicator"] == "shipments") & (raw["flag"] == "suppressed")).sum())
+    assert n_supp == 28 and ru.analysis.uncertainty["national_total"] == n_supp
 
 
 def test_calls_split_certain_from_possible(ru):

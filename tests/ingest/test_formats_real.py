@@ -35,8 +35,9 @@ pytestmark = pytest.mark.skipif(not (SHARED / "data").is_dir(),
 
 @pytest.fixture(scope="module")
 def default_2021() -> pd.DataFrame:
-    """The default input table: independently built figures for 2021."""
-    return pd.read_csv(REPO_ROOT / "data" / "ru_rosstat_2021.csv", dtype={"activity_code": str})
+    """The default input table's 2021 rows: independently built figures for 2021 (the table holds 2016-2022)."""
+    t = pd.read_csv(REPO_ROOT / "data" / "ru_rosstat_2021.csv", dtype={"activity_code": str})
+    return t.loc[t["year"] == 2021].reset_index(drop=True)
 
 
 def _v(t: pd.DataFrame, region: str, year: int, activity: str = "TOTAL") -> float:

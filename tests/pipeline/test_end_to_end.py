@@ -132,7 +132,8 @@ def test_establishment_lq_matches_an_independent_reading_of_the_original_file(de
     expected = ((raw.loc[moscow & ict, "value"].sum() / raw.loc[moscow, "value"].sum())
                 / (raw.loc[ict, "value"].sum() / raw["value"].sum()))
     lq = pd.read_csv(out / "latest" / "location_quotients.csv", dtype={"activity_code": str})
-    got = lq.loc[(lq["indicator"] == "establishments") & (lq["region_code"] == "RU-MOW") & (lq["activity_code"] == "J")]
+    got = lq.loc[(lq["indicator"] == "establishments") & (lq["region_code"] == "RU-MOW") & (lq["activity_code"] == "J")
+                 & (lq["year"] == 2021)]
     assert len(got) == 1
     assert got["lq"].iloc[0] == pytest.approx(expected, rel=1e-9)
     assert got["value"].iloc[0] == raw.loc[moscow & ict, "value"].sum()
@@ -153,15 +154,19 @@ def test_gva_value_is_share_times_grp_from_the_original_workbooks(default_run, s
     row = next(i for i, lab in enumerate(labels) if lab and "Москва" in str(lab) and "столица" in str(lab))
     grp = totals[row][year_col]
     lq = pd.read_csv(default_run[0] / "latest" / "location_quotients.csv", dtype={"activity_code": str})
-    got = lq.loc[(lq["indicator"] == "gva") & (lq["region_code"] == "RU-MOW") & (lq["activity_code"] == "J"), "value"]
-    assert got.iloc[0] == pytest.approx(share * grp / 100, rel=1e-5)
+    got = lq.loc[(lq["indicator"] == "gva") & (lq["region_code"] == "RU-MOW") & (lq["activity_code"] == "J")
+                 & (lq["year"] == 2021), "value"]
+    assert len(got) == 1 and got.iloc[0] == pytest.approx(share * grp / 100, rel=1e-5)
 
 
 def test_divergence_statuses_follow_the_lq_table(default_run):
     out, _ = default_run
     latest = out / "latest"
     lq = pd.read_csv(latest / "location_quotients.csv", dtype={"activity_code": str})
-    spec = lq.loc[lq["indicator"].isin(["gva", "shipments"]) & (lq["level"] == "section")]
+    # The map's year: the latest year both specialisation indicators have (shipments end in 2021).
+    year = json.loads((latest / "manifest.json").read_text())["analysis"]["year"]
+    assert year == 2021 and set(lq["year"]) == set(range(2016, 2023))
+    spec = lq.loc[lq["indicator"].isin(["gva", "shipments"]) & (lq["level"] == "section") & (lq["year"] == year)]
     specialised = set(map(tuple, spec.loc[spec["specialised"], ["region_code", "activity_code"]].to_numpy()))
     div = pd.read_csv(latest / "divergence.csv", dtype={"activity_code": str}, keep_default_na=False)
     assert not div.duplicated(["region_code", "activity_code"]).any()  # exactly one status per pair
