@@ -5,7 +5,7 @@ untapped specialisations ranked by LQ and by size, the same per group of regions
 maps, the detailed tables, co-location groups, the data sources and the row ledger. Words that
 depend on the country (the grouping level above regions, the language of the names, the credits)
 come from :mod:`mapping.outputs.vocabulary`: names are given in the source language and English,
-English first where the source language is English.
+English alone where the source language is English.
 """
 
 from __future__ import annotations

@@ -36,27 +36,29 @@ class Vocabulary:
         """Whether names are shown in two languages (the source language is not English)."""
         return not self.english_source
 
+    def _pair(self, name: str, name_en: str) -> tuple[str, str]:
+        name, name_en = str(name or ""), str(name_en or "")
+        if self.english_source:  # the English name is the source's own; a registry's other spelling is not shown
+            return name_en or name, ""
+        return name or name_en, name_en if name_en != name else ""
+
     def name(self, name: str, name_en: str) -> str:
-        """One unit's display name: the primary name, and the other in parentheses where it differs.
+        """One unit's display name: the source-language name, and the English one in parentheses.
 
         Examples
         --------
         >>> Vocabulary(source_language="ru").name("Республика Татарстан", "Tatarstan")
         'Республика Татарстан (Tatarstan)'
         >>> Vocabulary(source_language="en").name("Алабама", "Alabama")
-        'Alabama (Алабама)'
+        'Alabama'
         """
-        name, name_en = str(name or ""), str(name_en or "")
-        first, second = (name_en, name) if self.english_source else (name, name_en)
-        first = first or second
-        return first if not second or second == first else f"{first} ({second})"
+        first, second = self._pair(name, name_en)
+        return f"{first} ({second})" if second else first
 
     def name_slash(self, name: str, name_en: str) -> str:
         """As :meth:`name`, joined with " / " (for headings and lists)."""
-        name, name_en = str(name or ""), str(name_en or "")
-        first, second = (name_en, name) if self.english_source else (name, name_en)
-        first = first or second
-        return first if not second or second == first else f"{first} / {second}"
+        first, second = self._pair(name, name_en)
+        return f"{first} / {second}" if second else first
 
     def names_note(self) -> str:
         """What language(s) the names are in, for the sources section."""

@@ -26,7 +26,7 @@ def test_us_defaults():
     assert boundary_attribution(cfg) == DCW  # the US states come from DCW-GMT too
     voc = vocabulary(cfg)
     assert voc.group_name == "Census region" and voc.english_source
-    assert voc.name("Алабама", "Alabama") == "Alabama (Алабама)"  # English first for an English source
+    assert voc.name("Алабама", "Alabama") == "Alabama"  # an English source: the English name only
     data = [c for c in run_credits(cfg) if c["role"] == "data"]
     assert data and "County Business Patterns" in data[0]["attribution"]
     rule = rule_statement(cfg.specialisation)
