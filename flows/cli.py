@@ -148,21 +148,25 @@ def check(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c"
 @app.command()
 def serve(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="TOML run configuration."),
           name: Optional[str] = typer.Option(None, help="Deployment name (default: the config's run.name)."),
+          output_root: Optional[Path] = typer.Option(None, "--output-root", help=_ROOT_HELP),
           debug: bool = typer.Option(False, help="Show the full traceback on errors.")) -> None:
     """Serve the refresh flow as a Prefect deployment on the config's [schedule] cron (runs until Ctrl-C)."""
     from flows import reaper, startup
+    from flows.prepare import place_outputs
     from mapping.locations import default_config_path
 
     try:
         cfg = _config(config, None)  # fail here, in one paragraph, on a bad config
+        default = config is None or Path(config).resolve() == default_config_path().resolve()
+        placed, top = place_outputs(cfg, default=default, output_root=output_root, cwd_default=config is None)
     except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
     config = config if config is not None else default_config_path()
-    startup.prefect_environment(Path(cfg.run.output_root), cfg.execution.prefect_startup_timeout_seconds)
+    startup.prefect_environment(top, cfg.execution.prefect_startup_timeout_seconds)
     reaper.watch()  # the local Prefect server dies with this command, even on kill -9
     from flows.refresh import serve as serve_refresh
 
-    serve_refresh(config, name=name)
+    serve_refresh(config, name=name, output_root=placed.run.output_root)
 
 
 def main() -> None:  # pragma: no cover

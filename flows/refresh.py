@@ -177,7 +177,7 @@ def _apply_retention(plan: cache.RefreshPlan, logger) -> None:
 
 
 @flow(name="refresh", log_prints=False)
-def refresh(config: RunConfig | str, called_at: float | None = None) -> Path:
+def refresh(config: RunConfig | str, called_at: float | None = None, output_root: str | None = None) -> Path:
     """Refresh the cluster map from the configured inputs and publish it to ``outputs/latest``.
 
     Parameters
@@ -186,6 +186,9 @@ def refresh(config: RunConfig | str, called_at: float | None = None) -> Path:
         The validated configuration, or the path of a TOML file (as a deployment passes it).
     called_at : float, optional
         ``time.perf_counter()`` when the command started, to report Prefect's start-up separately.
+    output_root : str, optional
+        Where to publish instead of the config's ``run.output_root`` (``clustermap serve`` passes the
+        folder it placed and checked, see :mod:`flows.prepare`).
 
     Returns
     -------
@@ -198,6 +201,8 @@ def refresh(config: RunConfig | str, called_at: float | None = None) -> Path:
         timings["prefect_startup"] = round(time.perf_counter() - called_at, 3)
     if not isinstance(config, RunConfig):
         config = load_config(config)
+    if output_root:
+        config = config.model_copy(update={"run": config.run.model_copy(update={"output_root": Path(output_root)})})
     t = time.perf_counter()
     plan = plan_refresh(config)
     timings["plan"] = round(time.perf_counter() - t, 3)
@@ -226,7 +231,8 @@ def refresh(config: RunConfig | str, called_at: float | None = None) -> Path:
     return run_dir
 
 
-def deployment_options(config_path: Path, *, name: str | None = None) -> dict[str, Any]:
+def deployment_options(config_path: Path, *, name: str | None = None,
+                       output_root: Path | None = None) -> dict[str, Any]:
     """Arguments of ``refresh.serve`` / ``refresh.to_deployment`` for ``config_path``.
 
     The deployment runs on the config's ``[schedule]`` cron and timezone. Each scheduled run
@@ -239,11 +245,11 @@ def deployment_options(config_path: Path, *, name: str | None = None) -> dict[st
     cfg = load_config(config_path)
     return {"name": name or cfg.run.name,
             "schedules": [Cron(cfg.schedule.cron, timezone=cfg.schedule.timezone)],
-            "parameters": {"config": str(config_path)},
+            "parameters": {"config": str(config_path), **({"output_root": str(output_root)} if output_root else {})},
             "description": f"Cluster-map refresh from {config_path}", "tags": ["clustermap"]}
 
 
-def serve(config_path: Path, *, name: str | None = None) -> None:
+def serve(config_path: Path, *, name: str | None = None, output_root: Path | None = None) -> None:
     """Serve the refresh deployment in this process until stopped (Ctrl-C): ``clustermap serve``.
 
     Uses the Prefect server at ``PREFECT_API_URL``; without one, starts a local server on
@@ -251,7 +257,7 @@ def serve(config_path: Path, *, name: str | None = None) -> None:
     """
     from flows.server import configured_api_url, local_server
 
-    options = deployment_options(config_path, name=name)
+    options = deployment_options(config_path, name=name, output_root=output_root)
     if configured_api_url():
         refresh.serve(**options)
         return

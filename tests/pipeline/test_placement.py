@@ -179,3 +179,32 @@ def test_bad_input_fails_once_before_prefect_starts(tmp_path):
     text = res.stdout + res.stderr
     assert text.count("error:") == 1 and "RU-NOPE" in text and "Traceback" not in text
     assert "Prefect" not in text and not (tmp_path / "out" / ".prefect").exists()  # no server was started
+
+
+def test_serve_places_and_confines_its_output_root(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import flows.refresh as fr
+    from flows import reaper, startup
+    from flows.cli import app
+
+    seen = {}
+    monkeypatch.setattr(startup, "prefect_environment", lambda *a, **k: {})
+    monkeypatch.setattr(reaper, "watch", lambda *a, **k: None)
+    monkeypatch.setattr(fr, "serve", lambda config, **kw: seen.update(kw, config=config))
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["serve"])
+    assert res.exit_code == 0, res.output
+    assert seen["config"] == default_config_path() and seen["output_root"] == tmp_path.resolve() / "outputs"
+    copy = tmp_path / "c" / "my.toml"
+    copy.parent.mkdir()
+    copy.write_text(default_config_path().read_text(encoding="utf-8").replace(
+        'output_root = "../outputs"', 'output_root = "/"'), encoding="utf-8")
+    res = CliRunner().invoke(app, ["serve", "--config", str(copy)])
+    assert res.exit_code == 2 and "outside the project" in res.output
+    res = CliRunner().invoke(app, ["serve", "--config", str(copy), "--output-root", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert seen["output_root"] == tmp_path.resolve() / "o" / "ru_rosstat_2021"
+    # The deployment carries the placed folder; the flow publishes there.
+    opts = fr.deployment_options(copy, output_root=tmp_path / "o")
+    assert opts["parameters"] == {"config": str(copy.resolve()), "output_root": str(tmp_path / "o")}
