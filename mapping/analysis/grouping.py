@@ -204,8 +204,8 @@ def _co_membership(labels: np.ndarray) -> np.ndarray:
 def grouping_stability(lq: pd.DataFrame, labels, *, indicator: str, level: str, year: int, measure: str,
                        method: str, extra: dict[str, pd.DataFrame] | None = None,
                        weights: dict[str, float] | None = None, n_resamples: int = 50, seed: int = 42,
-                       min_regions: int = 5, control: pd.Series | None = None, scale: str = "raw"
-                       ) -> tuple[float, pd.Series, list[float]]:
+                       min_regions: int = 5, control: pd.Series | None = None, scale: str = "raw",
+                       ranked: tuple[str, ...] = ()) -> tuple[float, pd.Series, list[float]]:
     """Stability of a grouping when the regions are resampled (bootstrap).
 
     Each resample draws the regions with replacement, recomputes the co-location matrix (the other
@@ -241,7 +241,7 @@ def grouping_stability(lq: pd.DataFrame, labels, *, indicator: str, level: str, 
         xr = x[rows] if z is None else partial_out(x[rows], z[rows])[0]
         coloc = pd.DataFrame(matrix_from_wide(xr, measure, min_regions), index=codes, columns=codes)
         comps = {"colocation": coloc, **(extra or {})}
-        rel = combine_relatedness(comps, weights or {"colocation": 1.0}, scale=scale).to_numpy()
+        rel = combine_relatedness(comps, weights or {"colocation": 1.0}, scale=scale, ranked=ranked).to_numpy()
         try:
             new = _fit(rel, method, k, seed)
         except ValueError:  # degenerate resample (e.g. too few distinct regions)
@@ -317,6 +317,11 @@ def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classific
         same = sum(1 for i, a in enumerate(codes) for b in codes[i + 1:] if a in mapping and mapping.get(b) == mapping[a])
         io_info = {"table": str(rc.io_table or ""), "mapped": len(mapping), "unmapped": unmapped,
                    "pairs_in_one_io_industry": same}
+    ranked: tuple[str, ...] = ()
+    if scale == "rank":  # the other sources do not change across resamples and nulls: rank them once
+        ranked = tuple(k for k in comps if k != "colocation")
+        for k in ranked:
+            comps[k] = pd.DataFrame(rank_scale(comps[k].to_numpy(dtype=float)), index=codes, columns=codes)
     wide = colocation_wide(lq, indicator=rc.indicator, level=level, year=year, measure=rc.measure)
     z = None
     if control is not None:
@@ -334,7 +339,7 @@ def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classific
                                k_min=fixed_k or rc.min_groups, k_max=fixed_k or rc.max_groups, seed=seed,
                                widen=fixed_k is None, only=config_w)
         weights, n_groups = config_w, (sel["k"] if fixed_k is None else fixed_k)
-    matrix = combine_relatedness(comps, weights, scale=scale)
+    matrix = combine_relatedness(comps, weights, scale=scale, ranked=ranked)
     if io_info:
         matrix.attrs["io_table"] = io_info["table"]
     groups = group_activities(matrix, method=rc.method, n_groups=n_groups, min_groups=rc.min_groups,
@@ -342,7 +347,7 @@ def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classific
     k = groups.attrs["n_groups"]
     extra = {n: m for n, m in comps.items() if n != "colocation"}
     stab_kw = dict(indicator=rc.indicator, level=level, year=year, measure=rc.measure, method=rc.method, seed=seed,
-                   control=control, scale=scale)
+                   control=control, scale=scale, ranked=ranked)
     final = groups.set_index("activity_code")["group_id"]
     if rc.stability_resamples > 0:
         ari, per, _ = grouping_stability(lq, final, extra=extra, weights=weights,
@@ -361,7 +366,7 @@ def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classific
         attrs["development"] = development_by_group(wide, control, final, coloc, comps.get("io"))
     attrs["io"] = io_info
     attrs["sources"] = source_contributions(lq, comps, weights, k=k, settings=rc, year=year, level=level,
-                                            seed=seed, final=final, control=control)
+                                            seed=seed, final=final, control=control, ranked=ranked)
     thr = float(np.quantile(matrix.to_numpy()[np.triu_indices(len(codes), 1)], rc.link_quantile))
     attrs["link_threshold"] = thr
     attrs["link_quantile"] = rc.link_quantile
@@ -450,7 +455,8 @@ def _validate(sel: dict, comps: dict, wide: pd.DataFrame, z, groups: pd.DataFram
         if z is not None:
             xp = partial_out(xp, z)[0]
         co = pd.DataFrame(matrix_from_wide(xp, rc.measure, 5), index=matrix.index, columns=matrix.columns)
-        m = combine_relatedness({"colocation": co, **other}, weights, scale=matrix.attrs.get("scale", "raw")).to_numpy()
+        m = combine_relatedness({"colocation": co, **other}, weights, scale=matrix.attrs.get("scale", "raw"),
+                                ranked=tuple(other)).to_numpy()
         try:
             lab = _fit(m, rc.method, k, seed)
         except ValueError:
@@ -472,7 +478,7 @@ def _validate(sel: dict, comps: dict, wide: pd.DataFrame, z, groups: pd.DataFram
 
 def source_contributions(lq: pd.DataFrame, comps: dict[str, pd.DataFrame], weights: dict[str, float], *, k: int,
                          settings, year: int, level: str, seed: int, final: pd.Series,
-                         control: pd.Series | None = None) -> list[dict]:
+                         control: pd.Series | None = None, ranked: tuple[str, ...] = ()) -> list[dict]:
     """What each relatedness source adds: groupings with co-location alone, each source alone and all.
 
     For each variant, with the same method and number of groups: mean silhouette and validation
@@ -495,10 +501,10 @@ def source_contributions(lq: pd.DataFrame, comps: dict[str, pd.DataFrame], weigh
     if len(comps) > 2:
         variants.append(("all", weights))
     fin = pd.factorize(final.reindex(codes).to_numpy())[0]
-    n_boot = min(rc.stability_resamples, 20)
+    n_boot = min(rc.stability_resamples, 20 if len(codes) <= 200 else 5)  # large runs: a few resamples each
     out = []
     for name, w in variants:
-        m = combine_relatedness(comps, w, scale=getattr(rc, "combine_scale", "raw"))
+        m = combine_relatedness(comps, w, scale=getattr(rc, "combine_scale", "raw"), ranked=ranked)
         arr = m.to_numpy()
         try:
             lab = _fit(arr, rc.method, k, seed)
@@ -516,7 +522,7 @@ def source_contributions(lq: pd.DataFrame, comps: dict[str, pd.DataFrame], weigh
             ari, _, _ = grouping_stability(lq, pd.Series(lab, index=codes), indicator=rc.indicator, level=level,
                                            year=year, measure=rc.measure, method=rc.method, extra=extra,
                                            weights=w, n_resamples=n_boot, seed=seed, control=control,
-                                           scale=getattr(rc, "combine_scale", "raw"))
+                                           scale=getattr(rc, "combine_scale", "raw"), ranked=ranked)
             row["stability_ari"] = ari
         else:
             row["stability_ari"] = 1.0

@@ -140,27 +140,14 @@ def partial_out(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def matrix_from_wide(x: np.ndarray, measure: str, min_regions: int) -> np.ndarray:
-    """Relatedness matrix from a regions x activities array of LQs (NaN = no data)."""
-    present = ~np.isnan(x)
-    together = present.T.astype(int) @ present.astype(int)
-    if measure == "correlation":
-        mat = pd.DataFrame(x).corr(min_periods=min_regions).to_numpy()
-    elif measure == "cosine":
-        z = np.nan_to_num(x)
-        norms = np.linalg.norm(z, axis=0)
-        norms[norms == 0] = 1.0
-        mat = (z.T @ z) / np.outer(norms, norms)
-    else:
-        s = (np.nan_to_num(x) >= PROXIMITY_LQ).astype(float)
-        both = s.T @ s
-        n = s.sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cond = both / n[None, :]  # P(row | column)
-        mat = np.fmin(cond, cond.T)
-    mat = np.where(together >= min_regions, mat, np.nan)
-    mat = np.nan_to_num(mat, nan=0.0)
-    np.fill_diagonal(mat, 1.0)
-    return mat
+    """Relatedness matrix from a regions x activities array of LQs (NaN = no data).
+
+    The dense kernels of :func:`mapping.analysis.fastlq.dense_relatedness` (pairwise-complete
+    correlation; pairs seen together in fewer than ``min_regions`` regions get 0; diagonal 1).
+    """
+    from mapping.analysis.fastlq import dense_relatedness
+
+    return dense_relatedness(x, measure=measure, min_regions=min_regions)
 
 
 # --------------------------------------------------------------------------- evidence beyond co-location
@@ -235,7 +222,7 @@ def rank_scale(matrix: np.ndarray) -> np.ndarray:
 
 
 def combine_relatedness(components: dict[str, pd.DataFrame], weights: dict[str, float], *,
-                        scale: str = "raw") -> pd.DataFrame:
+                        scale: str = "raw", ranked: tuple[str, ...] | frozenset = ()) -> pd.DataFrame:
     """Weighted mean of relatedness matrices on the same activities (weights need not sum to 1).
 
     Parameters
@@ -246,6 +233,8 @@ def combine_relatedness(components: dict[str, pd.DataFrame], weights: dict[str, 
         Source name -> weight (>= 0).
     scale : {"raw", "rank"}
         ``"rank"`` puts each source on the percentile scale of :func:`rank_scale` first.
+    ranked : tuple of str
+        Sources already on that scale (ranked once by the caller, e.g. across bootstrap resamples).
 
     Returns
     -------
@@ -263,7 +252,7 @@ def combine_relatedness(components: dict[str, pd.DataFrame], weights: dict[str, 
     den = np.zeros(base.shape)
     for k, w in used.items():
         arr = components[k].reindex(index=base.index, columns=base.columns).to_numpy(dtype=float)
-        if scale == "rank":
+        if scale == "rank" and k not in ranked:
             arr = rank_scale(arr)
         ok = ~np.isnan(arr)
         num += np.where(ok, arr, 0.0) * w

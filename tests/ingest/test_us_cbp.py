@@ -108,10 +108,24 @@ def test_grouping_reports_stability_and_what_the_hierarchy_adds(us_run):
     assert us_run["matrix"].shape[0] == len(g) > 450
     assert 10 <= a["n_groups"] <= 60 and 0 < a["stability_ari"] <= 1
     names = [s["sources"] for s in a["sources"]]
-    assert names == ["colocation", "hierarchy", "colocation+hierarchy"]
+    assert names == ["colocation", "hierarchy", "colocation+hierarchy", "io", "colocation+io", "all"]
     by = {s["sources"]: s for s in a["sources"]}
     assert by["colocation+hierarchy"]["stability_ari"] > by["colocation"]["stability_ari"]
     assert g["stability"].between(0, 1).all() and g["validation_margin"].notna().sum() > 100
+
+
+def test_grouping_beats_the_naics3_prefix_on_held_out_evidence(us_run):
+    a = us_run["groups"].attrs
+    sel = a["selection"]
+    assert sel["mode"] == "auto" and not sel["k_at_edge"] and set(sel["weights"]) == {"colocation", "hierarchy", "io"}
+    assert sel["weights"]["io"] > 0 and sel["weights"]["colocation"] > 0  # every source earns a weight
+    assert a["io"]["unmapped"] == [] and "io_us_bea2007_naics.csv" in us_run["matrix"].attrs["io_table"]
+    rows = a["validation"]["scores"]
+    base = {r["score"]: r["value"] for r in rows if r["grouping"].startswith("classification tree")}
+    data = {r["score"]: r for r in rows if r["grouping"] == "data"}
+    assert len(base) == 3  # co-location both ways and input-output links
+    for score, v in base.items():
+        assert data[score]["value"] > v and data[score]["beats_null"], score
 
 
 def test_candidates_and_divergence_carry_the_evidence(us_run):
