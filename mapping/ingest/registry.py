@@ -18,6 +18,7 @@ import pandas as pd
 
 from mapping.errors import MappingError, format_items
 from mapping.ingest import regschema
+from mapping.ingest.suggest import activity_suggestions, region_suggestions
 from mapping.locations import bundled_path
 
 __all__ = [
@@ -262,15 +263,20 @@ def load_activity_labels(path: Path | None = None) -> pd.DataFrame:
 
 
 def _unknown_error(unknown: list[str], names: list[str], key, what: str, source: str,
-                   labels_file: str | None = None) -> MappingError:
-    """Build the error listing unknown labels with the three closest registry names each."""
+                   labels_file: str | None = None, suggest=None) -> MappingError:
+    """Build the error listing unknown labels with the three closest registry entries each
+    (``suggest(label) -> list of str`` when given, else the closest names)."""
     by_key: dict[str, str] = {}
     for name in names:
         by_key.setdefault(key(name), name)
     items = []
-    for label in unknown:
-        close = difflib.get_close_matches(key(label), list(by_key), n=3, cutoff=0.0)
-        items.append(f"{label!r} (closest: {', '.join(repr(by_key[c]) for c in close) or 'none'})")
+    for label in unknown[:5]:  # the message shows five; ranking every unit is not free
+        if suggest is not None:
+            close = [repr(c) for c in suggest(label)]
+        else:
+            close = [repr(by_key[c]) for c in difflib.get_close_matches(key(label), list(by_key), n=3, cutoff=0.0)]
+        items.append(f"{label!r} (closest: {', '.join(close) or 'none'})")
+    items += [repr(label) for label in unknown[5:]]
     return MappingError(f"{source}: {len(unknown)} unknown {what} label(s): " + format_items(items)
                         + f"; add the variant to {labels_file or f'geodata/{what}_labels.csv'} if it is a known unit")
 
@@ -322,7 +328,8 @@ def resolve_region_labels(labels: Iterable[str], *, registry: pd.DataFrame | Non
             out[label] = code
     if unknown:
         raise _unknown_error(unknown, list(registry["name_ru"]), _region_key, "region", source,
-                             labels_table.attrs.get("path"))  # the label file in use
+                             labels_table.attrs.get("path"),  # the label file in use
+                             suggest=lambda lab: region_suggestions(lab, registry, labels_table))
     return out
 
 
@@ -409,7 +416,8 @@ def resolve_activity_labels(labels: Iterable[str], *, classification: str, level
     if unknown:
         names = [n for n, c in zip(reg["name_ru"], reg["code"]) if level is None or level_of[c] == level]
         raise _unknown_error(unknown, names, normalise_label, "activity", f"{source} ({classification})",
-                             labels_table.attrs.get("path"))
+                             labels_table.attrs.get("path"),
+                             suggest=lambda lab: activity_suggestions(lab, registry, classification, level))
     return out
 
 

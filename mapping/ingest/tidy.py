@@ -186,7 +186,7 @@ def select_units(frame: pd.DataFrame, registry: pd.DataFrame, ledger_by_file: di
     MappingError
         A region code is not in the registry (listing each one and the closest codes).
     """
-    import difflib
+    from mapping.ingest.suggest import region_suggestions
 
     known = set(registry["region_code"])
     unknown = sorted(set(frame["region_code"]) - known)
@@ -195,7 +195,7 @@ def select_units(frame: pd.DataFrame, registry: pd.DataFrame, ledger_by_file: di
         for code in unknown:
             rows = frame.loc[frame["region_code"] == code]
             where = f"{rows['file'].iloc[0]} row {rows['source_row'].iloc[0]}"
-            close = difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.3)
+            close = region_suggestions(code, registry) if len(items) < 5 else []
             items.append(f"'{code}' ({where}; closest: {', '.join(close) or 'none'})")
         raise MappingError(f"unknown region code(s) in {source_label}: " + format_items(items))
     kind = registry.set_index("region_code")["kind"]

@@ -182,7 +182,18 @@ def _resolve_activities(labels, cls: str, lvl: str | None, g: pd.DataFrame, path
         return reg.resolve_activity_labels(labels, classification=cls, level=level, registry=regs.activities,
                                            labels_table=regs.activity_labels, source=f"{path}{where}")
     except MappingError as exc:
-        raise MappingError(str(exc)) from None
+        # Say where each unknown label first is (the registry's message lists the closest codes).
+        label_col = "activity_label" if "activity_label" in g.columns and g["activity_label"].isin(labels).any() \
+            else "activity_code"
+        rows = []
+        for lab in labels:
+            if repr(lab) in str(exc) and "source_row" in g.columns:
+                hit = g.loc[g[label_col] == lab, "source_row"]
+                if len(hit):
+                    rows.append(f"{lab!r} first in row {hit.iloc[0]}")
+            if len(rows) >= 5:
+                break
+        raise MappingError(f"{exc} [{'; '.join(rows)}]" if rows else str(exc)) from None
 
 
 def _try_activities(labels, cls: str, level: str | None, regs: _Registries) -> dict[str, str]:
