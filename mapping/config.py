@@ -272,6 +272,17 @@ class SpatialSection(_Frozen):
     fdr_q: float = Field(default=0.05, gt=0, lt=1)
 
 
+class TradedSection(_Frozen):
+    """Traded vs local activities by their locational Gini (mapping/analysis/traded.py)."""
+
+    #: Indicator to measure dispersion on; empty = employment where present, else the relatedness indicator.
+    indicator: str | None = None
+    #: Locational Gini at or above which an activity is traded (concentrated in a subset of regions).
+    gini_cutoff: float = Field(default=0.30, ge=0, le=1)
+    #: Rank untapped specialisations and candidate clusters on traded activities only (local ones listed apart).
+    rank_traded_only: bool = True
+
+
 class ScheduleSection(_Frozen):
     cron: str = "0 6 1 * *"
     timezone: str = "Europe/Moscow"
@@ -336,6 +347,7 @@ class RunConfig(_Frozen):
     specialisation: SpecialisationSection = SpecialisationSection()
     relatedness: RelatednessSection = RelatednessSection()
     spatial: SpatialSection = SpatialSection()
+    traded: TradedSection = TradedSection()
     schedule: ScheduleSection = ScheduleSection()
     execution: ExecutionSection = ExecutionSection()
     maps: MapsSection = MapsSection()

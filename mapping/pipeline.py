@@ -334,7 +334,19 @@ def _with_verdicts(analysis: Analysis, acts: pd.DataFrame, supported: pd.DataFra
                                 activity_levels=dict(zip(a["code"], a["level"])))
     cs = clusters_status.drop(columns=["status"]).merge(verdicts, on="cluster_id", how="left")
     ps = pair_verdicts(pairs_status, lq, s, year=analysis.year, analysis_level=analysis.level)
+    trade = _trade_table(analysis, config).set_index("activity_code")["trade_class"]
+    ps["trade_class"] = ps["activity_code"].map(trade).fillna("")
     return ps, cs
+
+
+def _trade_table(analysis: Analysis, config: RunConfig) -> pd.DataFrame:
+    """Traded or local, per activity of the analysis level (mapping/analysis/traded.py)."""
+    from mapping.analysis.traded import trade_classes
+
+    t = config.traded
+    return trade_classes(analysis.lq, year=analysis.year, level=analysis.level, indicator=t.indicator,
+                         fallbacks=(config.relatedness.indicator, *config.specialisation.indicators),
+                         cutoff=t.gini_cutoff)
 
 
 def _level_map(acts: pd.DataFrame, classification: str, level: str) -> dict[str, list[str]]:
@@ -434,6 +446,10 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
     if config is not None:  # Local Moran hot spots onto the LQs, pairs and candidates (mapping/analysis/evidence.py)
         ev = spatial_evidence(analysis, geography, config, pairs_status, candidates)
         lq_out, pairs_status, candidates, spatial = ev.lq, ev.pairs_status, ev.candidates, ev.summary
+    if config is not None:  # traded vs local activities (mapping/analysis/traded.py)
+        from mapping.analysis.traded import with_trade_class
+
+        candidates, groups = with_trade_class(candidates, groups, _trade_table(analysis, config))
     built = layers.build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status,
                                 supported, matrix)
     built.headline["robustness"] = robustness_summary(analysis, groups, candidates, pairs_status, spatial)

@@ -119,3 +119,7 @@ CALLS = ("certain", "possible", "no")
 SUPPORTED_COLUMNS += ["tested_level", "tested_activities", "attainable_lq_max", "verdicts_by_rule", "robust",
                       "rule_dependence"]
 DIVERGENCE_COLUMNS += ["attainable_lq_max", "specialised_by_rule", "robust"]
+# Traded vs local activities by their locational Gini (mapping/analysis/traded.py).
+ACTIVITY_GROUP_COLUMNS += ["locational_gini", "trade_class"]
+CANDIDATE_COLUMNS += ["trade_class"]
+DIVERGENCE_COLUMNS += ["trade_class"]
