@@ -29,6 +29,7 @@ from mapping.analysis.specialisation import specialisation
 from mapping.analysis.statsummary import statistics_summary
 from mapping.analysis.timeseries import analysis_year, with_persistence
 from mapping.analysis.validation_report import relatedness_methods_section
+from mapping.analysis.verdicts import verdict_summary
 from mapping.config import RunConfig
 from mapping.errors import MappingError
 from mapping.geo import boundaries as bnd
@@ -423,10 +424,11 @@ def _write_run_folder(config, inputs, analysis, matrix, groups, geography, candi
     manifest = _manifest(config, inputs, analysis, matrix, groups, geography, timings, built, run_id)
     if reuse is not None:
         manifest["stage_cache"] = reuse.manifest_entry()
-    report = render_report(manifest, built, inputs, analysis, config)
-    report += robustness_section(manifest, built, analysis, config)  # certain vs possible, stability, hot spots
-    report += relatedness_methods_section(groups.attrs, matrix.attrs)  # weights, k, nulls, development level
-    report += statistics_section(manifest)  # size floors, within-industry LQs, tests, FDR, exact bounds, years
+    report = render_report(manifest, built, inputs, analysis, config, sections={"methods": [
+        robustness_section(manifest, built, analysis, config),  # certain vs possible, stability, hot spots
+        relatedness_methods_section(groups.attrs, matrix.attrs),  # weights, k, nulls, development level
+        statistics_section(manifest),  # size floors, within-industry LQs, tests, FDR, exact bounds, years
+    ]})
     if reuse is not None:
         report += reuse.report_section()
     (tmp / "report.md").write_text(report, encoding="utf-8")
@@ -454,6 +456,7 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
                                 supported, matrix)
     built.headline["robustness"] = robustness_summary(analysis, groups, candidates, pairs_status, spatial)
     built.headline["statistics"] = statistics_summary(analysis, pairs_status, spatial, config) if config else {}
+    built.headline["verdicts"] = verdict_summary(clusters_status, analysis.level)  # mapping/analysis/verdicts.py
     counts: dict[str, int] = {}
     counts["location_quotients.csv"] = write_csv(lq_out, tmp / "location_quotients.csv")
     counts["activity_groups.csv"] = write_csv(built.activity_groups[ACTIVITY_GROUP_COLUMNS], tmp / "activity_groups.csv")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mapping.outputs.names import display_name
 from mapping.outputs.vocabulary import Vocabulary, reference_statement, rule_statement, vocabulary
 
 __all__ = ["render_report", "untapped_specialisations", "district_summary", "display_name"]
@@ -23,15 +24,6 @@ __all__ = ["render_report", "untapped_specialisations", "district_summary", "dis
 TOP_N = 10
 _MAPS = (("divergence.png", "Divergence by status / Расхождение специализации и поддержки"),
          ("candidate_clusters.png", "Candidate clusters by co-location group / Кластеры-кандидаты"))
-
-
-def display_name(name: str) -> str:
-    """Sentence case for names the classification prints in capitals (OKVED2 section names)."""
-    name = str(name or "")
-    letters = [c for c in name if c.isalpha()]
-    if letters and all(c.isupper() for c in letters) and len(letters) > 3:
-        return name[:1] + name[1:].lower()
-    return name
 
 
 def _cell(v) -> str:
@@ -128,7 +120,8 @@ def district_summary(supported: pd.DataFrame, untapped: pd.DataFrame, regions: p
     rows: dict[str, dict] = {}
 
     def row(fd: str) -> dict:
-        return rows.setdefault(fd or "", {"aligned": 0, "supported_not_specialised": 0, "untapped pairs": 0,
+        return rows.setdefault(fd or "", {"aligned": 0, "supported_not_specialised": 0, "not_testable": 0,
+                                          "no_data": 0, "untapped pairs": 0,
                                           "strongest untapped (LQ)": "", "largest untapped (share)": ""})
 
     for s in supported.itertuples(index=False):
@@ -144,8 +137,11 @@ def district_summary(supported: pd.DataFrame, untapped: pd.DataFrame, regions: p
                                                f"({_pct(big.share_of_national)} of national)")
     gcol = voc.group_name
     out = pd.DataFrame([{gcol: fd_name.get(fd, fd or "(none)"), **v} for fd, v in sorted(rows.items())])
-    return out[[gcol, "aligned", "supported_not_specialised", "untapped pairs", "strongest untapped (LQ)",
-                "largest untapped (share)"]] if len(out) else out
+    if not len(out):
+        return out
+    extra = [c for c in ("not_testable", "no_data") if out[c].sum() > 0]  # statuses without a verdict, when any
+    return out[[gcol, "aligned", "supported_not_specialised", *extra, "untapped pairs", "strongest untapped (LQ)",
+                "largest untapped (share)"]]
 
 
 #: Column holding a pair's certainty call (certain / possible / no), where the run has one.
@@ -192,7 +188,8 @@ def _sources(manifest: dict, inputs, config, voc: Vocabulary | None = None) -> l
     return out
 
 
-def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tuple[str, ...] | None = None) -> str:
+def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tuple[str, ...] | None = None,
+                  sections: dict[str, list[str]] | None = None) -> str:
     """Render ``report.md`` for a run.
 
     Parameters
@@ -206,18 +203,31 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     maps : tuple of str, optional
         File names of the static maps written beside the report (default: the two PNGs of
         :mod:`mapping.outputs.staticmaps`).
+    sections : dict, optional
+        Markdown blocks other modules add: ``"headline"`` (bullets appended to the English
+        headline), ``"results"`` (after the result tables, before the methods) and ``"methods"``
+        (inside the methods section, before the glossary).
 
     Returns
     -------
     str
         Markdown text.
     """
+    from mapping.outputs.headline import headline_lines, methods_section
+    from mapping.outputs.untapped import rank_untapped
+
+    sections = sections or {}
     h = manifest["headline"]
-    cs, ps = h["clusters_by_status"], h["pairs_by_status"]
+    ps = h["pairs_by_status"]
     a = manifest["analysis"]
     s = built.supported_table
     d = built.divergence_table
-    un = untapped_specialisations(d, analysis.lq, analysis.year)
+    sp = config.specialisation
+    ranked = rank_untapped(d, analysis.lq, year=analysis.year, level=analysis.level, indicators=tuple(sp.indicators))
+    traded_only = getattr(getattr(config, "traded", None), "rank_traded_only", True)
+    cls = ranked["trade_class"] if "trade_class" in ranked else pd.Series("", index=ranked.index)
+    main = ranked.loc[cls != "local"] if traded_only else ranked
+    local = ranked.loc[cls == "local"] if traded_only else ranked.iloc[0:0]
     maps = _MAPS if maps is None else tuple((m, t) for m, t in _MAPS if m in maps)
 
     voc = vocabulary(config)  # the run's own words: group level, names' language (mapping/outputs/vocabulary.py)
@@ -230,46 +240,52 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
            f"Run `{manifest['run_id']}` · rule: **{rule_statement(config.specialisation)}** · {reference} · "
            f"{a['classification']} {a['level']}s · {h['regions_analysed']} regions\n",
            "## Headline\n"]
-    aligned = s.loc[s["status"] == "aligned"]
-    out.append(f"- Of **{h['supported_clusters']}** supported clusters, **{cs.get('aligned', 0)} are `aligned`** "
-               f"(their regions are specialised in their activities) and **{cs.get('supported_not_specialised', 0)} "
-               f"are `supported_not_specialised`** (no specialisation backs them)."
-               + (" Aligned: " + "; ".join(md_text(voc.name(r.name_ru, r.name_en)) for r in aligned.itertuples()) + "."
-                  if len(aligned) else ""))
-    out.append(f"- **{ps['specialised_not_supported']} untapped specialisations** (`specialised_not_supported`: "
-               f"specialised, no supported cluster) in {un['region_code'].nunique()} regions; "
-               f"{ps['aligned']} region × activity pairs are aligned and {ps['supported_not_specialised']} supported "
-               f"but not specialised." + _certainty_note(un))
-    out.append(f"- {h['candidates']} candidate clusters, {h['cross_regional_candidates']} of them spanning "
-               f"neighbouring regions.\n")
+    registry = Path(config.geodata.supported_clusters).name if config.geodata.supported_clusters else ""
+    kw = dict(summary=h.get("verdicts") or {"supported": int(len(s))}, supported=s, ranked=ranked,
+              candidates=built.candidates_table, pairs_by_status=ps, settings=sp, voc=voc, registry=registry,
+              n_years=len(h.get("robustness", {}).get("years", [])) or 1)
+    if russian:
+        out.append("### Коротко\n")
+        out += headline_lines(lang=1, **kw)
+        out.append("\n### In brief\n")
+    out += headline_lines(lang=0, **kw)
+    out += sections.get("headline", [])
+    out.append("")
 
     cols = {"region_name": "region", "region_name_en": "region (en)", "activity_code": "code",
-            "activity_name": "activity", "activity_name_en": "activity (en)", "lq_max": "LQ",
-            "lq_indicator": "indicator", "share": "share of national", "district": voc.group_name}
+            "activity_name": "activity", "activity_name_en": "activity (en)", "lq_rank": "LQ",
+            "rank_indicator": "indicator", "share": "share of national", "signal_text": "signals",
+            "district": voc.group_name}
     if voc.english_source:  # English names are the source's own: one name column each
         cols = {("region_name_en" if k == "region_name" else "activity_name_en" if k == "activity_name" else k): v
                 for k, v in cols.items() if k not in ("region_name_en", "activity_name_en")}
-    if CERTAINTY_COLUMN in un.columns:
+    if CERTAINTY_COLUMN in ranked.columns:
         cols[CERTAINTY_COLUMN] = "certainty"
     fd_en = inputs.regions.set_index("region_code")["name_en"].to_dict()
-    view = un.assign(share=un["share_of_national"].map(_pct), activity_name=un["activity_name"].map(display_name),
-                     district=un["federal_district"].map(lambda c: fd_en.get(c, c)))
-    out.append(f"### Strongest untapped specialisations (top {TOP_N} by LQ)\n")
-    out.append(_md_table(view[list(cols)].rename(columns=cols), max_rows=TOP_N))
-    out.append(f"\n### Largest untapped specialisations (top {TOP_N} by share of the national total)\n")
-    big = view.sort_values(["share_of_national", "lq_max"], ascending=[False, False], kind="stable")
-    out.append(_md_table(big[list(cols)].rename(columns=cols), max_rows=TOP_N))
+
+    def view(df: pd.DataFrame) -> pd.DataFrame:
+        v = df.assign(share=df["share_of_national"].map(_pct), activity_name=df["activity_name"].map(display_name),
+                      district=df["federal_district"].map(lambda c: fd_en.get(c, c)),
+                      rank_indicator=[f"{i} (within industry)" if w else i
+                                      for i, w in zip(df["rank_indicator"], df["within_industry_only"])])
+        return v[list(cols)].rename(columns=cols)
+
+    kind = "traded " if traded_only else ""
+    out.append(f"### Strongest {kind}untapped specialisations (top {TOP_N} by signal)\n")
+    out.append(_md_table(view(main), max_rows=TOP_N))
+    out.append(f"\n### Largest {kind}untapped specialisations (top {TOP_N} by share of the national total)\n")
+    big = main.sort_values(["share_of_national", "lq_rank"], ascending=[False, False], kind="stable")
+    out.append(_md_table(view(big), max_rows=TOP_N))
+    if traded_only:
+        out.append(f"\n### Local untapped specialisations ({len(local)}; top {TOP_N} by signal)\n")
+        out.append("Local activities serve mainly their own region; a high LQ there says more about the region's "
+                   "structure than about a cluster to support.\n")
+        out.append(_md_table(view(local), max_rows=TOP_N))
     out.append(f"\n### By {voc.group_name}\n")
     out.append(f"Supported clusters by status (a cluster spanning several {voc.group_name_plural} counts in each) "
-               "and untapped specialisations:\n")
-    out.append(_md_table(district_summary(s, un, inputs.regions, voc), max_rows=50))
-
-    notes = s.loc[s["granularity_note"] != "", "granularity_note"]
-    if len(notes):
-        out.append(f"\n> Granularity: the data are by {a['classification']} **{analysis.level}**, coarser than the "
-                   f"clusters' own codes; {len(notes)} clusters are compared at the {analysis.level} level "
-                   f"(e.g. {notes.iloc[0]}). An `aligned` status means the region is specialised in the "
-                   f"{analysis.level}, not necessarily in the cluster's own activities.\n")
+               "and untapped specialisations (the strongest by signal):\n")
+    out.append(_md_table(district_summary(s, ranked.assign(lq_max=ranked["lq_rank"]), inputs.regions, voc),
+                         max_rows=50))
 
     if maps:
         out.append("\n## Maps\n")
@@ -280,13 +296,14 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
             out.append(f"![{title}]({fname})\n")
 
     out.append("\n## Supported clusters\n")
-    st = s.assign(**{"regions": s["region_names"].str.replace(";", ", ")})
-    out.append(_md_table(st[["cluster_id", "name_ru", "name_en", "regions", "cluster_activity_codes", "status",
-                             "best_lq", "best_lq_indicator", "specialised_pairs"]], max_rows=200))
+    out.append(_supported_table(s, voc))
 
     out.append(f"\n## Untapped specialisations (`specialised_not_supported`), by {voc.group_name}\n")
-    full = view.sort_values(["federal_district", "lq_max"], ascending=[True, False], kind="stable")
-    out.append(_md_table(full[list(cols)].rename(columns=cols), max_rows=80))
+    full_cols = {**cols, "trade_class": "traded / local"}
+    full = ranked.sort_values(["federal_district", "lq_rank"], ascending=[True, False], kind="stable")
+    fv = view(full).assign(**{"traded / local": full["trade_class"].to_numpy()}) if "trade_class" in full \
+        else view(full)
+    out.append(_md_table(fv[[c for c in full_cols.values() if c in fv.columns]], max_rows=80))
     if len(full) > 80:
         out.append(f"\n… and {len(full) - 80} more in `divergence.csv`.\n")
 
@@ -295,20 +312,15 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     cross = cand.loc[cand["cross_regional"]].assign(
         regions=lambda x: x["region_names_en"].str.replace(";", ", "),
         activities=lambda x: x["activity_names_en"].str.replace(";", ", "))
-    out.append(_md_table(cross[["candidate_id", "regions", "activity_codes", "activities", "max_lq",
-                                "supported_cluster_ids"]], max_rows=40))
-
-    out.append("\n## Co-location groups\n")
-    g = a["grouping"]
-    rel = a["relatedness"]
-    out.append(f"Measure: {rel.get('measure')} of `{rel.get('indicator')}` across {rel.get('n_regions')} regions "
-               f"({rel.get('year')}); grouping: {g.get('method')}, k = {g.get('n_groups')} "
-               f"(chosen by mean silhouette; scores {g.get('k_scores')}), mean silhouette "
-               f"{g.get('silhouette', float('nan')):.3f}.\n")
-    ag = built.activity_groups.assign(activity_name=lambda x: x["activity_name"].map(display_name))
-    out.append(_md_table(ag[["group_id", "activity_code", "activity_name", "activity_name_en",
-                             "relatedness_own_group", "relatedness_best_other_group", "validation_margin"]],
-                         max_rows=200))
+    ccols = ["candidate_id", "regions", "activity_codes", "activities", "max_lq", "supported_cluster_ids"]
+    if "trade_class" in cross and traded_only:
+        out.append(_md_table(cross.loc[cross["trade_class"] != "local", ccols], max_rows=40))
+        lc = cross.loc[cross["trade_class"] == "local"]
+        out.append(f"\nIn local activities only ({len(lc)}), listed apart:\n")
+        out.append(_md_table(lc[ccols], max_rows=40))
+    else:
+        out.append(_md_table(cross[ccols], max_rows=40))
+    out += sections.get("results", [])
 
     out.append("\n## Regions without bundled geometry\n")
     wg = manifest["regions_without_geometry"]
@@ -319,6 +331,9 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
                    + ".\n")
     else:
         out.append("_none_\n")
+
+    out.append(methods_section(settings=sp, trade=built.activity_groups, trade_settings=getattr(config, "traded", None)
+                               or _DefaultTraded(), blocks=[_groups_block(a, built)] + sections.get("methods", [])))
 
     out.append("\n## Data sources\n")
     ind = inputs.tidy.groupby(["indicator", "level", "unit"]).size().reset_index(name="rows")
@@ -334,7 +349,7 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
                          "suppressed cells": i["cells_suppressed"]} for i in manifest["inputs"]])
     out.append(_md_table(led))
     out.append("\nEvery row read is used or dropped with the reason above (read = used + dropped, checked by the code).\n")
-    from mapping.ledger import format_ledger# per-file notes: layout, units, nesting, region set, checks
+    from mapping.ledger import format_ledger  # per-file notes: layout, units, nesting, region set, checks
 
     for i in manifest["inputs"]:
         out.append("\n```text\n" + "\n".join(format_ledger(i)) + "\n```\n")
@@ -342,3 +357,41 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
         out.append("\n## Timings (seconds)\n")
         out.append(_md_table(pd.DataFrame([manifest["stage_seconds"]])))
     return "\n".join(out)
+
+
+class _DefaultTraded:
+    gini_cutoff = 0.30
+
+
+def _supported_table(s: pd.DataFrame, voc: Vocabulary) -> str:
+    """The supported clusters with their verdict: status, level tested, attainable LQ, verdict under each rule."""
+    st = s.assign(regions=s["region_names"].str.replace(";", ", "),
+                  name=[voc.name(r, e) for r, e in zip(s["name_ru"], s["name_en"])])
+    cols = ["cluster_id", "name", "regions", "cluster_activity_codes", "status"]
+    if "tested_level" in st:
+        st = st.assign(rules=st["verdicts_by_rule"].fillna("").str.replace(";", ", ").str.replace("=", ": "),
+                       attainable=st["attainable_lq_max"].fillna("").str.replace(";", ", ").str.replace("=", " "))
+        st = st.rename(columns={"tested_level": "tested at", "tested_activities": "tested activities",
+                                "attainable": "highest attainable LQ", "rules": "verdict by rule"})
+        cols += ["tested at", "tested activities", "highest attainable LQ", "verdict by rule", "robust"]
+    cols += ["best_lq", "best_lq_indicator", "specialised_pairs"]
+    return _md_table(st[cols], max_rows=200)
+
+
+def _groups_block(a: dict, built) -> str:
+    """Co-location groups (a methods block): measure, k chosen by silhouette, and the groups."""
+    g, rel = a["grouping"], a["relatedness"]
+    ks = g.get("k_scores") or {}
+    scores = ", ".join(f"k = {k}: {float(v):.3f}" for k, v in ks.items()) if isinstance(ks, dict) else str(ks)
+    sil = g.get("silhouette")
+    text = [f"\n## Co-location groups\n",
+            f"Measure: {rel.get('measure')} of `{rel.get('indicator')}` across {rel.get('n_regions')} regions "
+            f"({rel.get('year')}); grouping: {g.get('method')}, k = {g.get('n_groups')} (chosen by mean silhouette"
+            + (f"; {scores}" if scores else "") + ")"
+            + (f", mean silhouette {float(sil):.3f}" if sil is not None else "") + ".\n"]
+    ag = built.activity_groups.assign(activity_name=lambda x: x["activity_name"].map(display_name))
+    gcols = ["group_id", "activity_code", "activity_name", "activity_name_en", "relatedness_own_group",
+             "relatedness_best_other_group", "validation_margin"]
+    gcols += [c for c in ("trade_class",) if c in ag.columns]
+    text.append(_md_table(ag[gcols], max_rows=200))
+    return "\n".join(text)

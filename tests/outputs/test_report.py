@@ -50,33 +50,66 @@ def test_report_leads_with_the_headline(report):
     assert [s for s in sections if s in order] == order
 
 
-def test_headline_counts_supported_clusters_by_status(run, report):
+def _headline(report: str, heading: str = "### In brief") -> str:
+    start = report.index(heading)
+    return report[start:report.index("\n### ", start + 1)]
+
+
+def test_headline_counts_verdicts_in_english_and_russian(run, report):
     sup = pd.read_csv(run.run_dir / "supported_clusters.csv")
-    n = sup["status"].value_counts()
-    head = report[report.index("## Headline"):report.index("### ")]
-    assert f"Of **{len(sup)}** supported clusters" in head
-    assert f"**{n.get('aligned', 0)} are `aligned`**" in head
-    assert f"**{n.get('supported_not_specialised', 0)} are `supported_not_specialised`**" in head
-    for name in sup.loc[sup["status"] == "aligned", "name_ru"]:
-        assert name in head, "aligned clusters are named"
+    head = _headline(report)
+    testable = sup["status"].isin(["aligned", "supported_not_specialised"])
+    robust_aligned = sup.loc[(sup["status"] == "aligned") & sup["robust"]]
+    dependent = sup.loc[~sup["robust"] & sup["verdicts_by_rule"].str.contains("=aligned")]
+    assert f"Of **{len(sup)}** supported clusters, the data could test **{testable.sum()}**" in head
+    assert f"({testable.sum()} at the section level)" in head  # the default data are by section
+    assert f"**Aligned under every rule: {len(robust_aligned)}**" in head
+    assert f"**Aligned only under some rules: {len(dependent)}**" in head
+    never = ((sup["status"] == "supported_not_specialised") & sup["robust"]).sum()
+    assert f"**Not aligned under any rule: {never}**" in head
+    n_nt = sup["status"].isin(["not_testable", "no_data"]).sum()
+    assert f"**Could not be tested: {n_nt}**" in head
+    for name in robust_aligned["name_en"]:
+        assert name in head, "robustly aligned clusters are named"
+    for name in dependent["name_en"]:
+        assert name in head, "rule-dependent clusters are named"
+    assert "European Cluster Observatory stars" in head and "US Cluster Mapping percentile rule" in head
+    ru = _headline(report, "### Коротко")
+    assert f"Из **{len(sup)}** поддерживаемых кластеров данные позволили проверить **{testable.sum()}**" in ru
+    assert f"**Подтверждены специализацией по всем правилам: {len(robust_aligned)}**" in ru
+    assert f"**Подтверждены только по некоторым правилам: {len(dependent)}**" in ru
 
 
-def test_untapped_ranked_by_lq(report, divergence):
-    top = _table_after(report, "### Strongest untapped")
+def test_headline_has_no_jargon_and_no_python_structures(report):
+    head = report[report.index("## Headline"):report.index("### Strongest")]
+    for word in ("ARI", "silhouette", "HH", "HL", "Moran"):
+        assert not re.search(rf"\b{word}\b", head), word
+    assert not re.search(r"\{'|\['|\bnan\b|\bNone\b|\bTrue\b|\bFalse\b", report)
+    methods = report[report.index("## Methods"):report.index("## Data sources")]
+    assert "### Glossary" in methods and "silhouette" in methods and "ARI" in methods
+
+
+def test_untapped_ranked_by_signal(run, report, divergence):
+    top = _table_after(report, "### Strongest traded untapped")
     un = divergence.loc[divergence["status"] == "specialised_not_supported"]
-    assert f"**{len(un)} untapped specialisations**" in report
-    lqs = top["LQ"].astype(float)
-    assert list(lqs) == sorted(lqs, reverse=True)
-    assert lqs.iloc[0] == pytest.approx(un["lq_max"].max(), abs=0.005)
-    assert len(top) == min(10, len(un))
+    traded = un.loc[un["trade_class"] == "traded"]
+    assert f"**{len(un)}** region × activity pairs" in report or f"Untapped specialisations: {len(un)}**" in report
+    assert len(top) == min(10, len(traded))
+    codes = set(zip(traded["region_name_en"], traded["activity_code"]))
+    assert all((r, c) in codes for r, c in zip(top["region (en)"], top["code"])), "only traded activities"
+    assert not top["indicator"].str.contains("within industry").iloc[0], "a within-industry LQ is never alone on top"
+    # Among rows with the same signals the economy-wide LQ decreases.
+    for _, g in top.groupby("signals", sort=False):
+        lqs = g["LQ"].astype(float)
+        assert list(lqs) == sorted(lqs, reverse=True)
+    local = _table_after(report, "### Local untapped")
+    assert set(local["code"]) <= set(un.loc[un["trade_class"] == "local", "activity_code"])
 
 
-def test_untapped_ranked_by_size(run, report):
-    big = _table_after(report, "### Largest untapped")
+def test_untapped_ranked_by_size(run, report, divergence):
+    big = _table_after(report, "### Largest traded untapped")
     shares = big["share of national"].str.rstrip("%").astype(float)
     assert list(shares) == sorted(shares, reverse=True)
-    un = untapped_specialisations(pd.read_csv(run.run_dir / "divergence.csv"), run.analysis.lq, run.analysis.year)
-    assert shares.iloc[0] == pytest.approx(100 * un["share_of_national"].max(), abs=0.05)
 
 
 def test_headline_per_federal_district(run, report, divergence):
@@ -93,7 +126,7 @@ def test_headline_per_federal_district(run, report, divergence):
 
 
 def test_names_in_russian_and_english(report, divergence):
-    top = _table_after(report, "### Strongest untapped")
+    top = _table_after(report, "### Strongest traded untapped")
     row = top.iloc[0]
     src = divergence.loc[(divergence["region_name_en"] == row["region (en)"])
                          & (divergence["activity_code"] == row["code"])].iloc[0]
@@ -142,3 +175,33 @@ def test_display_name():
     assert display_name("ОБРАБАТЫВАЮЩИЕ ПРОИЗВОДСТВА") == "Обрабатывающие производства"
     assert display_name("Республика Татарстан") == "Республика Татарстан"
     assert display_name("") == ""
+
+
+def test_empty_support_registry_says_so_and_the_contract_still_holds(run, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mapping import pipeline
+
+    src = pd.read_csv(run.config.geodata.supported_clusters, dtype=str, nrows=0)
+    empty = tmp_path / "no_supported_clusters.csv"
+    src.to_csv(empty, index=False)  # the registry's columns, no clusters
+    cfg = run.config.model_copy(update={
+        "geodata": run.config.geodata.model_copy(update={"supported_clusters": empty}),
+        "run": run.config.run.model_copy(update={"output_root": tmp_path / "out"})})
+    div = pipeline.compare_supported(run.analysis, run.inputs, cfg)
+    assert div[1].empty and set(div[0]["status"]) == {"specialised_not_supported"}
+    run_dir = pipeline.write_run(cfg, run.inputs, run.analysis, run.matrix, run.groups, run.geography,
+                                 run.candidates, div)
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    head = report[report.index("## Headline"):report.index("### Strongest")]
+    assert "**The support registry of this run is empty** (no_supported_clusters.csv)" in head
+    assert "**Реестр поддерживаемых кластеров пуст**" in head
+    assert "Could not be tested" not in head
+    tool = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "check_contract.py"
+    if not tool.is_file():
+        pytest.skip(f"{tool} not found (../shared absent)")
+    p = subprocess.run([sys.executable, str(tool), str(run_dir)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-2000:]
+    assert "supported_clusters.geojson: no features" in p.stdout
