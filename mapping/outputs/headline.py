@@ -49,6 +49,21 @@ def _rule(name: str, lang: int, threshold: float) -> str:
     return words
 
 
+def _rule_names(rules: tuple[str, ...], lang: int, threshold: float) -> list[str]:
+    """Rule variants in words; a rule that holds with and without size floors is named once."""
+    out = []
+    for r in rules:
+        base = r.removesuffix("_no_floors")
+        both = base in rules and f"{base}_no_floors" in rules
+        if both and r != base:
+            continue
+        words = _rule(r, lang, threshold)
+        if both:
+            words += " (with or without size floors)" if lang == 0 else " (с порогами размера и без них)"
+        out.append(words)
+    return out
+
+
 def _indicator(name: str, lang: int) -> str:
     return INDICATOR_WORDS.get(name, (name, name))[lang]
 
@@ -174,7 +189,7 @@ def headline_lines(*, summary: dict, supported: pd.DataFrame, ranked: pd.DataFra
             for r in dep.itertuples():
                 yes = tuple(k for k, x in _verdicts(r.verdicts_by_rule).items() if x == "aligned")
                 by_rules.setdefault(yes, []).append(_name(voc, r.name_ru, r.name_en, lang))
-            parts = [f"{'under' if en else 'по'} {_join([_rule(k, lang, t) for k in rules], lang)} ({len(names)}): "
+            parts = [f"{'under' if en else 'по'} {_join(_rule_names(rules, lang, t), lang)} ({len(names)}): "
                      + "; ".join(names) for rules, names in sorted(by_rules.items(), key=lambda kv: -len(kv[1]))]
             decide = _rule(settings.rule, 0, t) if en else _rule(settings.rule, 1, t)
             out.append((f"- **Aligned only under some rules: {len(dep)}**; the rule in force ({decide}) decides their "

@@ -5,15 +5,15 @@ A ministry acting on the list needs the strongest *signals* first. Each untapped
 ``economy_wide``
     Specialised on an indicator whose LQ compares the region with the whole economy. An indicator
     whose regional total covers only some activities (industrial shipments: sections B-E of A-U)
-    gives a **within-industry** LQ; it is found from the data (it observes under half the activities
-    the broadest indicator observes at the level) or from a ``within_industry`` column where the LQ
-    table has one. A within-industry LQ never puts a pair at the top on its own: pairs backed by an
+    gives a **within-industry** LQ: labelled so in the LQ table (``lq_scope``), or found from the data
+    (it observes under half the activities the broadest indicator observes at the level). A within-industry LQ never puts a pair at the top on its own: pairs backed by an
     economy-wide indicator rank first.
 ``sizeable``
     The region holds at least :data:`MIN_SHARE` (0.5 %) of the national value of the deciding indicator.
 ``significant``
-    A significance column of the LQ table where the run has one (``significant``, or a p/q value below
-    0.05), else the bounds' call: ``certain`` (the rule holds at every value the published figures allow).
+    The test behind the LQ call where the run has one (``lq_test_passed``: Poisson/Garwood for counts,
+    bounds for rounded shares), else the bounds' call: ``certain`` (the rule holds at every value the
+    published figures allow).
 ``persistent``
     Specialised in at least two thirds of the years observed, with two years or more (a ``persistent``
     column where the run has one).
@@ -31,7 +31,7 @@ __all__ = ["MIN_SHARE", "within_industry_indicators", "rank_untapped"]
 
 #: Share of the national value a region must hold for a pair to count as sizeable.
 MIN_SHARE = 0.005
-_SIGNIF_BOOL = ("significant", "lq_significant")
+_SIGNIF_BOOL = ("lq_test_passed", "significant")
 _SIGNIF_P = ("lq_q", "lq_p", "lq_p_value", "p_value")
 
 
@@ -41,13 +41,13 @@ def within_industry_indicators(lq: pd.DataFrame, *, year: int, level: str) -> se
     Returns
     -------
     set of str
-        Indicators flagged ``within_industry`` in the LQ table, or observing (positive national
-        value) fewer than half the activities that the broadest indicator observes at the level.
+        Indicators whose ``lq_scope`` is ``within_industry`` in the LQ table, or observing (positive
+        national value) fewer than half the activities that the broadest indicator observes at the level.
     """
     sub = lq.loc[(lq["year"] == year) & (lq["level"] == level)]
     flagged = set()
-    if "within_industry" in sub.columns:
-        flagged = set(sub.loc[sub["within_industry"].fillna(False).astype(bool), "indicator"])
+    if "lq_scope" in sub.columns:  # the run's own label (mapping/analysis/location_quotient.py)
+        flagged = set(sub.loc[sub["lq_scope"].fillna("") == "within_industry", "indicator"])
     seen = sub.loc[sub["national_value"].fillna(0) > 0].groupby("indicator")["activity_code"].nunique()
     if seen.empty:
         return flagged
