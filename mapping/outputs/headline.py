@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mapping.outputs.names import display_name
+from mapping.outputs.names import display_name, md_text
 
 __all__ = ["RULE_WORDS", "headline_lines", "methods_section", "GLOSSARY"]
 
@@ -104,15 +104,11 @@ def _cap_note(s: pd.DataFrame, threshold: float, lang: int) -> str:
 
 
 def _md(text: str) -> str:
-    from mapping.outputs.report import md_text
-
     return md_text(text)
 
 
 def _name(voc, ru: str, en: str, lang: int) -> str:
-    """A registry name as literal Markdown text (:func:`mapping.outputs.report.md_text`)."""
-    from mapping.outputs.report import md_text
-
+    """A registry name as literal Markdown text (:func:`mapping.outputs.names.md_text`)."""
     if lang == 0 and voc.bilingual:
         return md_text(en or ru)
     return md_text(voc.name(ru, en) if lang == 0 else (ru or en))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["display_name"]
+import re
+
+__all__ = ["display_name", "md_text"]
 
 
 def display_name(name: str) -> str:
@@ -12,3 +14,12 @@ def display_name(name: str) -> str:
     if letters and all(c.isupper() for c in letters) and len(letters) > 3:
         return name[:1] + name[1:].lower()
     return name
+
+
+_MD_SPECIAL = re.compile(r"([\\`\[\]<>|])")
+
+
+def md_text(v) -> str:
+    """Text from the data or a registry as literal Markdown: the characters that open links, images,
+    autolinks, raw HTML, code spans and table cells are backslash-escaped; line breaks become spaces."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(v).split()))

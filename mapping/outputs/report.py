@@ -10,12 +10,11 @@ English alone where the source language is English.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
-from mapping.outputs.names import display_name
+from mapping.outputs.names import display_name, md_text
 from mapping.outputs.vocabulary import Vocabulary, reference_statement, rule_statement, vocabulary
 
 __all__ = ["render_report", "untapped_specialisations", "district_summary", "display_name"]
@@ -34,15 +33,6 @@ def _cell(v) -> str:
     if isinstance(v, float):
         return "" if pd.isna(v) else f"{v:.2f}"
     return md_text(v)
-
-
-_MD_SPECIAL = re.compile(r"([\\`\[\]<>|])")
-
-
-def md_text(v) -> str:
-    """Text from the data or a registry as literal Markdown: the characters that open links, images,
-    autolinks, raw HTML, code spans and table cells are backslash-escaped; line breaks become spaces."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(v).split()))
 
 
 def _md_table(df: pd.DataFrame, max_rows: int = 30) -> str:
