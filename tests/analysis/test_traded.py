@@ -77,8 +77,8 @@ def test_classes_follow_the_cutoff_and_prefer_employment():
 
 def test_default_data_public_services_local_mining_traded():
     tidy = pd.read_csv(ROOT_DATA)
-    lq = location_quotients(tidy.loc[(tidy["indicator"] == "gva") & (tidy["level"] == "section")].assign(
-        flag=lambda x: x["flag"].fillna("")))
+    gva = tidy.loc[(tidy["year"] == 2021) & (tidy["indicator"] == "gva") & (tidy["level"] == "section")]
+    lq = location_quotients(gva.assign(flag=gva["flag"].fillna("")))
     t = trade_classes(lq, year=2021, level="section", fallbacks=("gva",)).set_index("activity_code")
     assert set(t["trade_indicator"]) == {"gva"}
     for act in "OPQ":  # public administration, education, health: everywhere, in proportion
