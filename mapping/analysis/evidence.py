@@ -211,13 +211,21 @@ def robustness_section(manifest: dict, built, analysis, config) -> str:
                f"{_fmt(g.get('mean_validation_margin'))}, {_fmt(g.get('share_positive_margin'), 2)} of activities "
                f"closest to their own group; stability under resampling of regions: mean ARI "
                f"{_fmt(g.get('stability_ari'))} over {g.get('stability_resamples')} bootstrap samples.")
+    null = {r["score"]: r for r in manifest.get("analysis", {}).get("grouping", {}).get("validation", {})
+            .get("scores", []) if r.get("grouping") == "data" and r["score"].startswith("in-sample")}
+    if null:  # the in-sample scores beside the same scores on data with the regions permuted (relatedness)
+        out.append("On data with the regions permuted within each activity: " + "; ".join(
+            f"{k.removeprefix('in-sample ')} {_fmt(r['value'])} vs null mean {_fmt(r['null_mean'])}, p = "
+            f"{_fmt(r['p_value'], 2)}{'' if r['beats_null'] else ' (does not beat its null)'}" for k, r in null.items())
+            + ". Held-out scores: see *Methods: related-activity groups*.")
     if g.get("agreement"):
         a = g["agreement"]
         out.append(f"Agreement of the data-driven groups with the fixed categories: ARI {_fmt(a.get('ari'))}, "
                    f"NMI {_fmt(a.get('nmi'))} over {a.get('n_activities')} activities.")
     src = manifest.get("analysis", {}).get("grouping", {}).get("sources")
     if src:
-        out.append("\nWhat each relatedness source adds (same method and k):\n")
+        out.append("\nWhat each relatedness source adds (same method and k; in-sample figures, computed on each "
+                   "variant's own matrix, so descriptive only):\n")
         out.append("| sources | silhouette | mean margin | corr. with co-location | ARI vs final | stability ARI |\n"
                    "|---|---|---|---|---|---|")
         out += [f"| {r['sources']} | {_fmt(r['silhouette'])} | {_fmt(r['mean_validation_margin'])} | "
