@@ -150,4 +150,9 @@ def test_alaska_and_hawaii_are_islands_for_local_moran(us_run):
     assert us_run["ev"].summary["islands"] == ["US-AK", "US-HI"]
     isl = t.loc[t["region_code"].isin(["US-AK", "US-HI"])]
     assert set(isl["hotspot"]) <= {"island", "no LQ"} and isl["local_moran_i"].isna().all()
-    assert (t["hotspot"] == "HH").sum() > 100
+    # Unadjusted (p < 0.05) over 100 HH; after Benjamini-Hochberg per map (99 permutations here, so
+    # p >= 0.01 and little power) fewer remain, each with its q-value below 0.05.
+    hh_raw = ((t["local_moran_p"] < 0.05) & (t["quadrant"] == "HH")).sum()
+    assert hh_raw > 100 and us_run["ev"].summary["hh_unadjusted"] == hh_raw
+    hh = t.loc[t["hotspot"] == "HH"]
+    assert 0 < len(hh) < hh_raw and (hh["local_moran_q"] < 0.05).all()
