@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Debian packages: gmt-dcw (boundary source, rebuild + tests), gdal-bin (GDAL command-line checks),
 # chromium (headless browser test of map.html).
-DEBS := gmt-dcw gdal-bin chromium
+DEBS := gmt-dcw gdal-bin chromium python3-qgis
 
 .PHONY: run test debs clean-outputs geodata default-data
 

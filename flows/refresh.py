@@ -17,7 +17,9 @@ ms per task run, so there is no per-region or per-activity task.
 
 from __future__ import annotations
 
+import logging
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +87,37 @@ def compare_supported(plan: cache.RefreshPlan, analysis: pipeline.Analysis, inpu
     return cache.run_stage(plan, "divergence", pipeline.compare_supported, analysis, inputs, plan.config)
 
 
+class _Forward(logging.Handler):
+    """Hands the domain library's progress lines (``mapping.progress``) to the flow run's logger."""
+
+    def __init__(self, logger):
+        super().__init__(logging.INFO)
+        self.target = logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.target.info(record.getMessage())
+
+
+@contextmanager
+def _progress_lines():
+    from mapping.outputs.progress import LOGGER_NAME
+
+    log, handler = logging.getLogger(LOGGER_NAME), _Forward(get_run_logger())
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+
+
 @task(cache_policy=NO_CACHE)
 def write_run(plan: cache.RefreshPlan, reused: dict, stages: dict, timings: dict):
     """Write the run folder (complete or not at all), linking cached files when nothing changed."""
     s = stages
-    return cache.write_run(plan, reused, plan.config, s["inputs"], s["analysis"], s["matrix"], s["groups"],
-                           s["geography"], s["candidates"], s["divergence"], timings=timings)
+    with _progress_lines():  # one line per writing step: tables, layers, GeoPackage, styles, maps
+        return cache.write_run(plan, reused, plan.config, s["inputs"], s["analysis"], s["matrix"], s["groups"],
+                               s["geography"], s["candidates"], s["divergence"], timings=timings)
 
 
 @task(cache_policy=NO_CACHE)

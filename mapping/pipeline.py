@@ -443,17 +443,22 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
     """Assemble the layers and write the data files (CSV, GeoJSON, GeoPackage) into ``tmp``."""
     from mapping.outputs import layers
 
+    from mapping.outputs.progress import Laps
+
+    laps = Laps()  # one progress line per step (mapping/outputs/progress.py)
     pairs_status, clusters_status, supported = divergence_result
     lq_out, spatial = analysis.lq, None
     if config is not None:  # Local Moran hot spots onto the LQs, pairs and candidates (mapping/analysis/evidence.py)
         ev = spatial_evidence(analysis, geography, config, pairs_status, candidates)
         lq_out, pairs_status, candidates, spatial = ev.lq, ev.pairs_status, ev.candidates, ev.summary
+        laps("spatial evidence")
     if config is not None:  # traded vs local activities (mapping/analysis/traded.py)
         from mapping.analysis.traded import with_trade_class
 
         candidates, groups = with_trade_class(candidates, groups, _trade_table(analysis, config))
     built = layers.build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status,
                                 supported, matrix)
+    laps(f"layers ({len(built.divergence_layer)} regions, {len(built.candidates_layer)} candidates)")
     built.headline["robustness"] = robustness_summary(analysis, groups, candidates, pairs_status, spatial)
     built.headline["statistics"] = statistics_summary(analysis, pairs_status, spatial, config) if config else {}
     built.headline["verdicts"] = verdict_summary(clusters_status, analysis.level)  # mapping/analysis/verdicts.py
@@ -466,10 +471,12 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
     # Contract version 2: the pairs behind divergence.geojson (one feature per region), joinable on region_code.
     counts["divergence_pairs.csv"] = write_csv(built.divergence_pairs[DIVERGENCE_COLUMNS], tmp / "divergence_pairs.csv")
     counts["supported_clusters.csv"] = write_csv(built.supported_table[SUPPORTED_COLUMNS], tmp / "supported_clusters.csv")
+    laps(f"CSV tables ({counts['location_quotients.csv']} LQ rows)")
     gj = {"candidate_clusters": built.candidates_layer, "supported_clusters": built.supported_layer,
           "divergence": built.divergence_layer}
     for name, gdf in gj.items():
         counts[f"{name}.geojson"] = write_geojson(gdf, tmp / f"{name}.geojson", id_column="id")
+    laps("GeoJSON layers")
     # The GeoPackage in an equal-area CRS of the country (mapping/outputs/gpkg.py).
     crs = choose_layer_crs(geography.units, config.geodata.country if config is not None else None,
                            override=getattr(getattr(config, "maps", None), "projection", None))
@@ -477,6 +484,7 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
 
     write_clusters_gpkg(tmp / "clusters.gpkg", built, crs,
                         description=boundary_attribution(config) if config is not None else None)
+    laps(f"clusters.gpkg ({crs.name})")
     return built, counts
 
 

@@ -131,7 +131,7 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     return shapely.MultiPolygon([p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"])
 
 
-def bulk_extent(geoms, *, gap: float = 0.2) -> tuple[tuple[float, float, float, float], np.ndarray]:
+def bulk_extent(geoms, *, gap: float = 0.2) -> tuple[tuple[float, float, float, float], list]:
     """The extent of the bulk of a map's area, leaving far-flung parts out (for insets or a note).
 
     Starting from the largest polygon part, parts are added while they lie within ``gap`` times
@@ -150,13 +150,13 @@ def bulk_extent(geoms, *, gap: float = 0.2) -> tuple[tuple[float, float, float, 
     -------
     extent : tuple of float
         ``(minx, miny, maxx, maxy)`` of the parts kept.
-    far : numpy.ndarray of bool
-        Per input geometry: True when none of its parts is in the bulk.
+    outlying : list
+        Per input geometry: its far-flung parts (one geometry), or None when it lies in the bulk.
     """
     geoms = np.asarray(geoms, dtype=object)
     parts, owner = shapely.get_parts(geoms, return_index=True)
     if len(parts) == 0:
-        return (0.0, 0.0, 1.0, 1.0), np.zeros(len(geoms), dtype=bool)
+        return (0.0, 0.0, 1.0, 1.0), [None] * len(geoms)
     area = shapely.area(parts)
     keep = np.zeros(len(parts), dtype=bool)
     keep[int(np.argmax(area))] = True
@@ -168,9 +168,10 @@ def bulk_extent(geoms, *, gap: float = 0.2) -> tuple[tuple[float, float, float, 
         if not near.any():
             break
         keep |= near
-    far = np.ones(len(geoms), dtype=bool)
-    far[np.unique(owner[keep])] = False
-    return tuple(float(v) for v in shapely.total_bounds(parts[keep])), far
+    outlying = [None] * len(geoms)
+    for i in np.unique(owner[~keep]):
+        outlying[int(i)] = shapely.union_all(parts[(owner == i) & ~keep])
+    return tuple(float(v) for v in shapely.total_bounds(parts[keep])), outlying
 
 
 def simplify_for_web(gdf: gpd.GeoDataFrame, *, tolerance_deg: float = 0.02, decimals: int | None = 4,

@@ -85,17 +85,21 @@ def write_maps(run_dir: Path, built, *, background: gpd.GeoDataFrame | None, cou
     dict
         ``{"map.html": {overlay class: feature count}, "divergence.png": Path, ...}``.
     """
+    from mapping.outputs.progress import step
+
     run_dir = Path(run_dir)
-    counts = write_webmap(run_dir / "map.html", built.candidates_layer, built.supported_layer,
-                          built.divergence_layer, background=background, title=f"Cluster map {year}",
-                          tiles=tiles, tiles_attribution=tiles_attribution, simplify_deg=simplify_deg,
-                          attribution=attribution, pairs=built.divergence_pairs)
+    with step("map.html"):
+        counts = write_webmap(run_dir / "map.html", built.candidates_layer, built.supported_layer,
+                              built.divergence_layer, background=background, title=f"Cluster map {year}",
+                              tiles=tiles, tiles_attribution=tiles_attribution, simplify_deg=simplify_deg,
+                              attribution=attribution, pairs=built.divergence_pairs)
     note = attribution.rstrip(".") + "."
     if without_geometry:
         note += " Not drawn (no bundled boundary): " + ", ".join(without_geometry) + "."
-    pngs = write_static_maps(run_dir, built.candidates_layer, built.divergence_layer, background=background,
-                             country=country, year=year, note=note, pairs=built.divergence_pairs,
-                             projection=projection, insets=insets)
+    with step("static maps"):
+        pngs = write_static_maps(run_dir, built.candidates_layer, built.divergence_layer, background=background,
+                                 country=country, year=year, note=note, pairs=built.divergence_pairs,
+                                 projection=projection, insets=insets)
     return {"map.html": counts, **{p.name: p for p in pngs.values()}}
 
 
@@ -118,7 +122,10 @@ def write_deliverables(run_dir: Path, built, geography, analysis, config) -> dic
     dict
         File name -> None (the manifest's ``count`` of a non-tabular file).
     """
-    styles = write_styles(run_dir, built)
+    from mapping.outputs.progress import step
+
+    with step("QGIS styles"):
+        styles = write_styles(run_dir, built)
     m = config.maps
     maps = write_maps(run_dir, built, background=geography.units, country=config.geodata.country,
                       year=analysis.year, without_geometry=geography.without_geometry, tiles=m.tiles,

@@ -51,13 +51,19 @@ class _Geometries:
         self.geoms = geoms
         self.unsplit: dict[str, object] = {}
         self.rfc: dict[str, object] = {}
+        # Boundaries that tile without overlaps or gaps (the bundled RU and US files) are unioned as a
+        # coverage: the same result as a general union, several times faster on a country-sized candidate.
+        self.coverage = bool(len(geoms)) and bool(shapely.coverage_is_valid(geoms.to_numpy()))
 
     def _build(self, codes: str) -> None:
         parts = [self.geoms[c] for c in codes.split(";") if c in self.geoms.index]
         if not parts:
             self.unsplit[codes] = self.rfc[codes] = None
             return
-        u = shapely.union_all(parts) if len(parts) > 1 else parts[0]
+        if len(parts) == 1:
+            u = parts[0]
+        else:
+            u = shapely.coverage_union_all(parts) if self.coverage else shapely.union_all(parts)
         if u.geom_type not in ("Polygon", "MultiPolygon"):  # slivers of a union: keep the polygonal parts
             u = shapely.MultiPolygon([p for p in shapely.get_parts(u) if p.geom_type == "Polygon"])
         self.unsplit[codes] = u

@@ -57,28 +57,43 @@ class _Frame:
     """Background units, the projection, the main extent and the insets shared by one run's maps."""
 
     def __init__(self, layers: list[gpd.GeoDataFrame], background: gpd.GeoDataFrame | None, country: str | None,
-                 *, projection: str | None = None, insets: list | None = None):
+                 *, projection: str | None = None, insets: list | None = None, names: dict | None = None):
         self.ref = reference_longitude(*(g for g in layers if len(g)))
         base = background if background is not None and len(background) else pd.concat(layers)
         cols = [c for c in ("region_code", "geometry") if c in base.columns]
         base = self._prepare(base.to_crs(4326)[cols])
         self.crs = layer_crs(country, self.ref, tuple(base.total_bounds), override=projection)
         self.background = base.to_crs(self.crs)
-        self.extent, far = bulk_extent(self.background.geometry.to_numpy())
+        self.extent, outlying = bulk_extent(self.background.geometry.to_numpy())
         minx, miny, maxx, maxy = self.extent
         self.aspect = (maxy - miny) / (maxx - minx)
         self.projection_name = self.crs.name
-        codes = self.background["region_code"] if "region_code" in self.background.columns else pd.Series(dtype=str)
+        codes = (self.background["region_code"] if "region_code" in self.background.columns
+                 else pd.Series([""] * len(self.background)))
+        names = names or {}
         wanted = insets if insets is not None else COUNTRY_INSETS.get((country or "").upper(), [])
-        self.insets = [(t, [c for c in cs if c in set(codes)]) for t, cs in wanted]
-        self.insets = [(t, cs) for t, cs in self.insets if cs]
-        far_codes = list(codes[far]) if len(codes) else []
+        present = set(codes)
+        #: (title, region codes, extent in the projection) of each inset.
+        self.insets = [(t, [c for c in cs if c in present]) for t, cs in wanted]
+        self.insets = [(t, cs, self._window(self.background.loc[codes.isin(cs)].total_bounds))
+                       for t, cs in self.insets if cs]
+        far = [(c, g, o) for c, g, o in zip(codes, self.background.geometry, outlying) if o is not None]
         self.far_note = ""
-        if far_codes:
-            if len(far_codes) <= _MAX_FAR_INSETS:
-                self.insets += [(c, [c]) for c in far_codes]
-            else:
-                self.far_note = "Outside the main extent: " + ", ".join(far_codes) + "."
+        self.far_names = [names.get(c) or c for c, _, _ in far]
+        if len(far) <= _MAX_FAR_INSETS:
+            for code, geom, out in far:
+                whole = out.area >= 0.999 * geom.area
+                title = (names.get(code) or code or "outlying part") + ("" if whole else " (outlying part)")
+                self.insets.append((title, [code], self._window(out.bounds)))
+        else:
+            self.far_note = "Outside the main extent: " + ", ".join(self.far_names) + "."
+
+    @staticmethod
+    def _window(bounds) -> tuple[float, float, float, float]:
+        # Square-ish window with a margin, so the neighbours give context.
+        minx, miny, maxx, maxy = bounds
+        cx, cy, half = (minx + maxx) / 2, (miny + maxy) / 2, max(maxx - minx, maxy - miny) * 0.6
+        return cx - half, cy - half, cx + half, cy + half
 
     def _prepare(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         # A pixel of a 12-inch country map spans ~0.1 degree: simplifying at 0.01 changes nothing
@@ -97,13 +112,6 @@ class _Frame:
         ax.set_ylim(miny - pady, maxy + pady)
         ax.set_aspect("equal")
         ax.set_axis_off()
-
-    def inset_extent(self, codes: list[str]) -> tuple[float, float, float, float]:
-        sel = self.background.loc[self.background["region_code"].isin(codes)]
-        minx, miny, maxx, maxy = sel.total_bounds
-        # Square-ish window with a margin, so the neighbours give context.
-        cx, cy, half = (minx + maxx) / 2, (miny + maxy) / 2, max(maxx - minx, maxy - miny) * 0.6
-        return cx - half, cy - half, cx + half, cy + half
 
 
 def headline_regions(pairs: pd.DataFrame, *, top: int = 10) -> list[str]:
@@ -197,7 +205,8 @@ def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background
     -------
     Path
     """
-    frame = _Frame([divergence], background, country, projection=projection, insets=insets)
+    names = dict(zip(divergence["region_code"], divergence["region_name_en"])) if len(divergence) else {}
+    frame = _Frame([divergence], background, country, projection=projection, insets=insets, names=names)
     cols = ["region_code", "region_name_en", "status_mix", "geometry"] + [f"n_{s}" for s in CONTRACT_STATUSES]
     proj = frame.project(divergence[[c for c in cols if c in divergence.columns]])
     statuses = [s for s in CONTRACT_STATUSES if f"n_{s}" in proj.columns and (proj[f"n_{s}"] > 0).any()]
@@ -213,7 +222,6 @@ def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background
     top = height - head  # inches from the bottom
     ax = fig.add_axes((0.005, (top - main_h) / height, main_w / width, main_h / height))
     _draw_mix(ax, frame, proj)
-    names = dict(zip(proj["region_code"], proj.get("region_name_en", proj["region_code"])))
     labelled = headline_regions(pairs)[:14] if pairs is not None else []
     _labels(ax, proj, labelled, names, frame.extent)
     n = proj["status_mix"].value_counts()
@@ -227,11 +235,11 @@ def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background
     n_in = len(frame.insets)
     if n_in:
         box = min(right - 0.3, (main_h * 0.62) / n_in)
-        for i, (title, codes) in enumerate(frame.insets):
+        for i, (title, codes, window) in enumerate(frame.insets):
             y = top - main_h * 0.38 - (i + 1) * box
             iax = fig.add_axes(((main_w + 0.2) / width, y / height, box / width, (box - 0.25) / height))
-            _draw_mix(iax, frame, proj, frame.inset_extent(codes), pad=0.0)
-            _labels(iax, proj, codes, names, frame.inset_extent(codes))
+            _draw_mix(iax, frame, proj, window, pad=0.0)
+            _labels(iax, proj, codes, names, window)
             iax.set_title(title, fontsize=7.5, loc="left")
             for spine in iax.spines.values():
                 spine.set_visible(True)
@@ -288,7 +296,8 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     -------
     Path
     """
-    frame = _Frame([candidates], background, country, projection=projection, insets=[])
+    names = dict(zip(candidates["region_codes"], candidates["region_names_en"])) if "region_names_en" in candidates else {}
+    frame = _Frame([candidates], background, country, projection=projection, insets=[], names=names)
     cols = ["candidate_id", "group_id", "group_label", "group_name", "cross_regional", "n_regions", "geometry"]
     proj = frame.project(candidates[[c for c in cols if c in candidates.columns]])
     colours = group_colours(proj["group_id"])
@@ -317,7 +326,9 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
                title_fontsize=8.5, alignment="left")
     fig.suptitle(f"Candidate clusters{f', {year}' if year else ''}, by co-location group ({frame.projection_name})",
                  fontsize=13, x=0.01, ha="left", y=1 - 0.15 / fig.get_figheight(), va="top")
-    _footer(fig, note)
+    far = (" Outside the main extent (see the insets of divergence.png): " + ", ".join(frame.far_names) + "."
+           if frame.far_names else "")
+    _footer(fig, note + far)
     fig.savefig(path, dpi=_DPI, bbox_inches="tight", facecolor="white")
     return Path(path)
 

@@ -55,7 +55,7 @@ LAYER_KINDS: dict[str, str] = {"candidate_clusters": "group_id", "supported_clus
 #: must not overlap (``tests/outputs/test_overlap.py``).
 FILLED_LAYERS = ("divergence",)
 _FILL_OPACITY = {"candidate_clusters": 0.0, "supported_clusters": 0.0, "divergence": 1.0}
-_STROKE_WIDTH = {"candidate_clusters": 1.0, "supported_clusters": 2.0, "divergence": 0.5}
+_STROKE_WIDTH = {"candidate_clusters": 1.2, "supported_clusters": 2.0, "divergence": 1.2}  # px; x0.26 = mm, >= 1 px in QGIS
 #: QGIS expression: the feature's outline without the edges on the 180th meridian (where RFC 7946
 #: GeoJSON splits Chukotka). In a projected layer (the GeoPackage) nothing lies on those short
 #: lines near the false origin, so the whole outline is drawn.

@@ -29,6 +29,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import pandas as pd
+import shapely
 import shapely.geometry
 from branca.element import Element, MacroElement
 from jinja2 import Template
@@ -162,6 +163,25 @@ def _divergence_features(div: gpd.GeoDataFrame, pairs: pd.DataFrame | None) -> g
     return gpd.GeoDataFrame({"id": div["id"].astype(str).to_numpy(), "popup": popups, "tooltip": tips,
                              "fill": div["status_mix"].map(mix_colour).to_numpy(), "stroke": OUTLINE_COLOUR},
                             geometry=div.geometry.to_numpy(), crs=div.crs)
+
+
+def _regions_as_parts(cand: gpd.GeoDataFrame, background: gpd.GeoDataFrame | None, prep) -> gpd.GeoDataFrame:
+    """Candidates drawn from their regions' prepared shapes (each region simplified once), not their unions.
+
+    A candidate's union can span most of a country and candidates repeat regions: simplifying every
+    union is most of a large run's web-map time. Leaflet draws a MultiPolygon of the regions the same,
+    with the internal borders visible. Falls back to the candidates' own geometry without ``region_codes``.
+    """
+    if background is None or "region_code" not in background.columns or "region_codes" not in cand.columns:
+        return prep(cand)
+    shapes = prep(background.to_crs(4326)[["region_code", "geometry"]]).set_index("region_code").geometry
+    geoms = []
+    for codes, own in zip(cand["region_codes"], cand.geometry):
+        parts = [p for c in str(codes).split(";") if c in shapes.index for p in shapely.get_parts(shapes[c])]
+        geoms.append(shapely.MultiPolygon(parts) if parts else own)
+    out = cand.copy()
+    out["geometry"] = geoms
+    return out.set_geometry("geometry")
 
 
 def _candidate_features(cand: gpd.GeoDataFrame, supported_names: dict[str, str]) -> gpd.GeoDataFrame:
@@ -347,7 +367,7 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
         return simplify_for_web(unwrap_antimeridian(gdf, ref), tolerance_deg=simplify_deg)
 
     sup_names = dict(zip(supported["cluster_id"], supported["name_en"]))
-    layers = {"candidate_clusters": _candidate_features(prep(candidates), sup_names),
+    layers = {"candidate_clusters": _candidate_features(_regions_as_parts(candidates, background, prep), sup_names),
               "supported_clusters": _supported_features(prep(supported)),
               "divergence": _divergence_features(prep(divergence), pairs)}
 

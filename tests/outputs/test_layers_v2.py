@@ -236,3 +236,87 @@ def test_candidate_legend_names_activities_not_letters(run_dir):
         first = label.split(": ", 1)[1].split(" · ")[0]
         code = re.search(r"\((\w+)\)$", first).group(1)
         assert names[code].startswith(first.rsplit(" (", 1)[0].rstrip("…")), label
+
+
+# --- QGIS itself (optional: Debian python3-qgis) ----------------------------------------------------------------
+
+_QGIS_RENDER = r"""
+import json, os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from collections import Counter
+from qgis.core import (QgsApplication, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsMapRendererSequentialJob,
+                       QgsMapSettings, QgsPointXY, QgsProject, QgsRectangle, QgsVectorLayer)
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
+app = QgsApplication([], False); app.initQgis()
+run = sys.argv[1]
+gpkg = QgsVectorLayer(f"{run}/clusters.gpkg|layername=divergence", "divergence", "ogr")
+geojson = QgsVectorLayer(f"{run}/divergence.geojson", "divergence", "ogr")
+out = {}
+for name, lyr in (("gpkg", gpkg), ("geojson", geojson)):
+    msg, ok = lyr.loadDefaultStyle()
+    cats = lyr.renderer().categories()
+    out[name] = {"valid": lyr.isValid(), "ok": ok, "crs": lyr.crs().authid() or lyr.crs().description(),
+                 "extent": [lyr.extent().xMinimum(), lyr.extent().yMinimum(), lyr.extent().xMaximum(),
+                            lyr.extent().yMaximum()],
+                 "legend": sorted({c.symbol().color().name() for c in cats})}
+
+def render(lyr, crs, extent, size=(700, 420)):
+    ms = QgsMapSettings()
+    ms.setLayers([lyr]); ms.setDestinationCrs(crs); ms.setExtent(extent)
+    ms.setOutputSize(QSize(*size)); ms.setBackgroundColor(QColor(255, 255, 255))
+    ms.setFlag(QgsMapSettings.Antialiasing, False)
+    job = QgsMapRendererSequentialJob(ms); job.start(); job.waitForFinished()
+    return ms, job.renderedImage()
+
+# The whole GeoPackage layer ("zoom to layer"): which colours are on the map.
+ms, img = render(gpkg, gpkg.crs(), gpkg.extent())
+out["pixels"] = dict(Counter(img.pixelColor(x, y).name() for y in range(img.height()) for x in range(img.width())))
+# The GeoJSON drawn in the GeoPackage's CRS, zoomed to Chukotka: the pixels on the 180th meridian.
+to_map = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"), gpkg.crs(), QgsProject.instance())
+box = to_map.transformBoundingBox(QgsRectangle(170, 62, -170 + 360, 71))
+ms, img = render(geojson, gpkg.crs(), box)
+seam = []
+for lat in (64.5, 65.5, 66.5, 67.5, 68.5):
+    p = ms.mapToPixel().transform(to_map.transform(QgsPointXY(180, lat)))
+    seam.append(img.pixelColor(int(p.x()), int(p.y())).name())
+out["seam"] = seam
+print(json.dumps(out), flush=True)
+os._exit(0)
+"""
+
+
+def _has_qgis() -> bool:
+    py = shutil.which("python3", path="/usr/bin")
+    return bool(py) and subprocess.run([py, "-c", "import qgis.core"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _has_qgis(), reason="QGIS Python bindings (Debian python3-qgis) not installed: "
+                                            "apt-get install python3-qgis (or `make debs` as root) to render "
+                                            "the layers in QGIS itself")
+def test_qgis_renders_only_legend_colours_and_no_seam(run_dir):
+    p = subprocess.run(["/usr/bin/python3", "-c", _QGIS_RENDER, str(run_dir)], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    from mapping.outputs.statusmix import MIX_COLOURS
+    from mapping.outputs.styles import OUTLINE_COLOUR
+
+    present = {f["properties"]["status_mix"] for f in _features(run_dir / "divergence.geojson")}
+    legend = {MIX_COLOURS[m].lower() for m in present}
+    for name in ("gpkg", "geojson"):
+        assert r[name]["valid"] and r[name]["ok"], name
+        assert set(r[name]["legend"]) == legend, name
+    # "Zoom to layer" on the GeoPackage: Russia (~8,000 km across), not the world.
+    x0, y0, x1, y1 = r["gpkg"]["extent"]
+    assert 6.5e6 < x1 - x0 < 9.5e6, r["gpkg"]
+    # Every rendered pixel is a legend colour, the outline colour or the white background.
+    allowed = legend | {OUTLINE_COLOUR.lower(), "#ffffff"}
+    total = sum(r["pixels"].values())
+    stray = {c: n for c, n in r["pixels"].items() if c not in allowed}
+    assert sum(stray.values()) <= 0.001 * total, sorted(stray.items(), key=lambda kv: -kv[1])[:10]
+    assert sum(n for c, n in r["pixels"].items() if c in legend) > 0.2 * total
+    # No seam: across Chukotka, the pixels on the 180th meridian have Chukotka's fill, not the outline.
+    chu = next(f["properties"]["fill"].lower() for f in _features(run_dir / "divergence.geojson")
+               if f["properties"]["region_code"] == "RU-CHU")
+    assert r["seam"].count(chu) >= 4, r["seam"]
