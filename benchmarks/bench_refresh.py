@@ -42,7 +42,8 @@ def _run(out: Path) -> dict:
     rec = json.loads((out / "cache" / "refresh-log.jsonl").read_text(encoding="utf-8").splitlines()[-1])
     st = rec["stage_seconds"]
     return {"wall": wall, "startup": st.get("prefect_startup", float("nan")),
-            "stages": sum(v for k, v in st.items() if k != "prefect_startup"), "detail": st,
+            "stages": sum(v for k, v in st.items() if k != "prefect_startup" and not k.startswith("startup_")),
+            "detail": st,
             "reused": [k for k, v in rec["reused"].items() if v],
             "writing": sum(v for k, v in st.items() if k in WRITING)}
 
@@ -52,7 +53,9 @@ def _split(run: dict) -> str:
     stages (plan to divergence), writing (write, publish, artifacts) and the rest (Prefect's shutdown)."""
     startup, writing = run["startup"], run["writing"]
     stages = run["stages"] - writing
-    return (f"start-up {startup:.1f} s, stages {stages:.1f} s, writing {writing:.1f} s, "
+    parts = ", ".join(f"{k.removeprefix('startup_')} {v:.1f} s" for k, v in run["detail"].items()
+                      if k.startswith("startup_"))
+    return (f"start-up {startup:.1f} s ({parts}), stages {stages:.1f} s, writing {writing:.1f} s, "
             f"rest {run['wall'] - startup - stages - writing:.1f} s = {run['wall']:.1f} s")
 
 
@@ -78,7 +81,8 @@ def main() -> None:
     warm = min(warm_runs, key=lambda r: r["stages"])
     order = ["plan", "load_inputs", "location_quotients", "activity_groups", "geography", "candidate_clusters",
              "divergence", "write_outputs", "publish", "artifacts"]
-    stages = [k for k in order if k in cold["detail"]] + sorted(set(cold["detail"]) - set(order) - {"prefect_startup"})
+    stages = [k for k in order if k in cold["detail"]] + sorted(
+        k for k in set(cold["detail"]) - set(order) - {"prefect_startup"} if not k.startswith("startup_"))
     rows = [(k, f"{cold['detail'][k]:.3f}", f"{warm['detail'].get(k, float('nan')):.3f}",
              "reused" if k in warm["reused"] else "") for k in stages]
     rows += [("= stages (all but Prefect start-up)", f"{cold['stages']:.3f}", f"{warm['stages']:.3f}",

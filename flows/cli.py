@@ -105,7 +105,8 @@ def run(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c",
     from flows.refresh import refresh
 
     try:
-        startup.start_api()
+        startup_seconds = {"startup_checks": round(time.perf_counter() - called_at, 3),
+                           "startup_prefect_api": startup.start_api()}
     except MappingError as exc:
         _fail(exc, debug)
 
@@ -113,7 +114,7 @@ def run(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c",
         _quiet_tracebacks()
 
     try:
-        run_dir = refresh(cfg, called_at=called_at)
+        run_dir = refresh(cfg, called_at=called_at, startup_seconds=startup_seconds)
     except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
     typer.echo(f"run written to {run_dir}; published as {Path(cfg.run.output_root) / 'latest'}")

@@ -204,7 +204,8 @@ def _apply_retention(plan: cache.RefreshPlan, logger) -> None:
 
 
 @flow(name="refresh", log_prints=False)
-def refresh(config: RunConfig | str, called_at: float | None = None, output_root: str | None = None) -> Path:
+def refresh(config: RunConfig | str, called_at: float | None = None, output_root: str | None = None,
+            startup_seconds: dict[str, float] | None = None) -> Path:
     """Refresh the cluster map from the configured inputs and publish it to ``outputs/latest``.
 
     Parameters
@@ -216,6 +217,9 @@ def refresh(config: RunConfig | str, called_at: float | None = None, output_root
     output_root : str, optional
         Where to publish instead of the config's ``run.output_root`` (``clustermap serve`` passes the
         folder it placed and checked, see :mod:`flows.prepare`).
+    startup_seconds : dict, optional
+        Parts of the start-up measured by the command (``startup_checks``: configuration and inputs;
+        ``startup_prefect_api``: the local API's start), recorded with the stage timings.
 
     Returns
     -------
@@ -226,6 +230,7 @@ def refresh(config: RunConfig | str, called_at: float | None = None, output_root
     timings: dict[str, float] = {}
     if called_at is not None:
         timings["prefect_startup"] = round(time.perf_counter() - called_at, 3)
+    timings.update(startup_seconds or {})
     if not isinstance(config, RunConfig):
         config = load_config(config)
     if output_root:
