@@ -154,3 +154,49 @@ def test_size_floors_per_indicator():
     assert s.min_share_of_national == {"gva": 0.5}
     with pytest.raises(ValueError):
         SpecialisationSection(min_share_of_national={"gva": 1.5})
+
+
+def test_default_gva_bounds_recomputed_from_the_data_file():
+    """The 2021 GVA bounds of the default run, recomputed from ``data/ru_rosstat_2021.csv`` by the closed form.
+
+    Cells are the printed share x GRP +- 0.05 pp of GRP (clipped at 0); with GRP fixed the LQ bounds are
+    ``v_lo N / (T (v_lo + B_hi))`` and ``v_hi N / (T (v_hi + B_lo))``. The issue that asked for exact bounds
+    counted, independently, 31 GVA cells of 2021 whose (general) bounds straddle 2, 11 of which the exact
+    ones decide.
+    """
+    from pathlib import Path
+
+    from mapping import pipeline
+    from mapping.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    raw = pd.read_csv(root / "data" / "ru_rosstat_2021.csv")
+    raw = raw.loc[(raw["year"] == 2021) & (raw["indicator"] == "gva")]
+    raw = raw.loc[~raw["region_code"].isin(["RU-ARK", "RU-TYU"])]  # the parts are analysed (nested_units)
+    cells = raw.loc[raw["level"] == "section"].copy()
+    grp = raw.loc[raw["level"] == "total"].set_index("region_code")["value"]
+    cells["T"] = cells["region_code"].map(grp)
+    hw = 0.0005 * cells["T"]
+    cells["lo"], cells["hi"] = (cells["value"] - hw).clip(lower=0), cells["value"] + hw
+    big_n = grp.sum()
+    col_lo = cells.groupby("activity_code")["lo"].transform("sum")
+    col_hi = cells.groupby("activity_code")["hi"].transform("sum")
+    b_lo, b_hi = col_lo - cells["lo"], col_hi - cells["hi"]
+    cells["low"] = np.where(cells["lo"] > 0, cells["lo"] * big_n / (cells["T"] * (cells["lo"] + b_hi)), 0.0)
+    cells["high"] = cells["hi"] * big_n / (cells["T"] * (cells["hi"] + b_lo))
+    nat = cells.groupby("activity_code")["value"].transform("sum")
+    cells["lq"] = (cells["value"] / cells["T"]) / (nat / big_n)
+    cells = cells.loc[nat > 0].set_index(["region_code", "activity_code"])
+
+    cfg = load_config(root / "config" / "default.toml")
+    analysis = pipeline.compute_location_quotients(pipeline.load_inputs(cfg), cfg)
+    lq = analysis.lq
+    got = lq.loc[(lq["year"] == 2021) & (lq["indicator"] == "gva") & lq["lq"].notna()].set_index(
+        ["region_code", "activity_code"])
+    assert len(got) == len(cells)
+    for col, mine in (("lq", "lq"), ("lq_low", "low"), ("lq_high", "high")):
+        np.testing.assert_allclose(got[col].to_numpy(), cells.loc[got.index, mine].to_numpy(), rtol=1e-9, err_msg=col)
+    straddle = ((cells["low"] < 2) & (cells["high"] >= 2)).sum()
+    e = analysis.uncertainty["exact_bounds"]["gva"]["2021"]
+    assert e["straddle_exact"] == straddle == 20
+    assert (e["straddle_general"], e["decided"]) == (31, 11)
