@@ -238,8 +238,11 @@ def _untapped_lines(ranked: pd.DataFrame, pairs_by_status: dict, voc, lang: int,
         line += (" One year of data: persistence over time is not checked." if en else
                  " Данные за один год: устойчивость во времени не проверялась.")
     elif "persistent" in traded:
-        line += (f" {int(traded['persistent'].sum())} of the traded ones hold in most of the {n_years} years." if en
-                 else f" {int(traded['persistent'].sum())} из торгуемых держатся в большинстве из {n_years} лет.")
+        k = int(traded["persistent"].sum())
+        line += (f" {k} of the traded ones are persistent (specialised in most of the years observed, up to "
+                 f"{n_years}); the others appear in fewer years." if en else
+                 f" {k} из торгуемых устойчивы (специализация в большинстве наблюдаемых лет, до {n_years}); "
+                 f"остальные — в меньшем числе лет.")
     out = [line]
     top = traded.head(HEADLINE_TOP)
     if len(top):
