@@ -363,7 +363,7 @@ def development_by_group(wide: pd.DataFrame, control: pd.Series, groups: pd.Seri
         same_sign = len(rs) > 1 and all(abs(r) >= 0.5 for r in rs) and len({np.sign(r) for r in rs}) == 1
         explained = bool(same_sign and not (within > rand_co) and not (io_w > 0.5))
         out.append({"group_id": str(g), "members": m, "corr_with_development": {a: round(c, 3) for a, c in zip(m, rs)},
-                    "mean_corr": float(np.nanmean(rs)) if rs else float("nan"),
+                    "mean_corr": float(np.mean(fin)) if (fin := [r for r in rs if np.isfinite(r)]) else float("nan"),
                     "within_partial_colocation": within, "random_pair_partial_colocation": rand_co,
                     "within_io_percentile": io_w, "explained_by_development": explained})
     return out
