@@ -336,8 +336,13 @@ def methods_section(*, settings, trade: pd.DataFrame | None, trade_settings, blo
            "activities; local ones are listed apart.\n"]
     if trade is not None and len(trade) and "locational_gini" in trade:
         t = trade.sort_values("locational_gini", ascending=False, na_position="last")
+        n = t["trade_class"].value_counts()
+        if len(t) > 40:  # a fine classification: the counts and the two ends; every activity in activity_groups.csv
+            out.append(f"{n.get('traded', 0)} activities traded, {n.get('local', 0)} local "
+                       f"(every activity with its Gini in `activity_groups.csv`); the most and the least concentrated:\n")
+            t = pd.concat([t.head(10), t.dropna(subset=["locational_gini"]).tail(10)])
         out.append("| code | activity | locational Gini | class |\n|---|---|---|---|")
-        out += [f"| {r.activity_code} | {r.activity_name_en} | "
+        out += [f"| {md_text(r.activity_code)} | {md_text(r.activity_name_en)} | "
                 f"{'' if pd.isna(r.locational_gini) else f'{r.locational_gini:.3f}'} | {r.trade_class} |"
                 for r in t.itertuples()]
         out.append("")

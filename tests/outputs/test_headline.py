@@ -68,3 +68,15 @@ def test_methods_section_has_the_glossary_and_demotes_headings():
                            blocks=["\n## Extra block\nbody"])
     assert text.startswith("\n## Methods") and "\n### Extra block" in text and "\n## Extra" not in text
     assert "### Glossary" in text and "**silhouette**" in text and "**attainable LQ**" in text
+
+
+def test_methods_lists_a_long_classification_by_its_ends():
+    class T:
+        gini_cutoff = 0.3
+
+    trade = pd.DataFrame({"activity_code": [f"{i:03d}" for i in range(100)], "activity_name_en": "x",
+                          "locational_gini": [i / 100 for i in range(100)]})
+    trade["trade_class"] = ["traded" if g >= 0.3 else "local" for g in trade["locational_gini"]]
+    text = methods_section(settings=SpecialisationSection(), trade=trade, trade_settings=T(), blocks=[])
+    assert "70 activities traded, 30 local" in text
+    assert text.count("| x |") == 20 and "| 099 |" in text and "| 000 |" in text
