@@ -51,6 +51,7 @@ from mapping.ingest.layouts.finish import _finish
 from mapping.ingest.layouts.gva import _read_grp, _read_gva
 from mapping.ingest.layouts.text import csv_head, decode_text, sniff_delimiter
 from mapping.ingest.layouts.tidy import _read_tidy
+from mapping.ingest.layouts.tidyheader import looks_tidy
 from mapping.ingest.layouts.wide import _read_wide
 from mapping.ingest.values import (
     parse_unit,
@@ -99,7 +100,7 @@ def detect_format(path: str | Path, *, max_bytes: int = 2 * 1024**3) -> str:
         delim = sniff_delimiter(text)
         rows = csv_head(text, delim, path)
         header = [c.strip().lstrip("\ufeff").casefold() for c in (rows[0] if rows else [])]
-        if sum(c in header for c in TIDY_COLUMNS) * 2 >= len(TIDY_COLUMNS):
+        if sum(c in header for c in TIDY_COLUMNS) * 2 >= len(TIDY_COLUMNS) or looks_tidy(header):
             return "tidy"  # (a tidy table with a column missing is reported as such)
         if any(re.search(r"(^|[^a-z])hs([^a-z]|$)|tn[ _.]?ved|тн[ _.]?вэд|hs_code|commodity", c) for c in header):
             return "customs"

@@ -70,7 +70,9 @@ def build() -> list[dict]:
     # ---- tidy long tables
     table("tidy_header_only.csv", tidy(), "no data rows (only a header)")
     table("tidy_missing_column.csv", [TIDY_HEAD[:7] + TIDY_HEAD[8:]] + [row()[:7] + row()[8:]],
-          "missing column(s) ['unit']")
+          "the file does not state its unit; pass it for this input")
+    table("tidy_missing_value.csv", [TIDY_HEAD[:6] + TIDY_HEAD[7:]] + [row()[:6] + row()[7:]],
+          "missing column(s) ['value']")
     table("tidy_unknown_region.csv", tidy(row(), row(region="Татарстанская область")),
           "unknown region label(s): 'Татарстанская область' (closest:")
     table("tidy_duplicate.csv", tidy(row(), row(value="2")), "duplicate year x region x activity x indicator rows")
@@ -93,7 +95,7 @@ def build() -> list[dict]:
     table("wide_empty_header.csv", [["Регион", "C", ""], ["г. Москва", "1", "2"]],
           "header cell(s) without an activity name in column(s) 3", years=[2021], indicator="employment",
           unit="persons", format="wide")
-    table("wide_no_unit.csv", L.wide_rows(), "the file states no unit; set unit", years=[2021],
+    table("wide_no_unit.csv", L.wide_rows(), "the file states no unit; pass it for this input", years=[2021],
           indicator="employment")
     # ---- EMISS exports
     rows = L.emiss_org_rows()
@@ -102,7 +104,7 @@ def build() -> list[dict]:
     rows2 = L.emiss_org_rows()
     rows2.append(["Государственная собственность"] + rows2[-1][1:])
     table("emiss_breakdowns.csv", rows2, "the export has 2 breakdowns")
-    table("emiss_no_unit.csv", L.emiss_shipments_rows(), "the file states no unit; set unit", indicator="shipments")
+    table("emiss_no_unit.csv", L.emiss_shipments_rows(), "the file states no unit; pass it for this input", indicator="shipments")
     table("emiss_no_indicator.csv", L.emiss_shipments_rows(), "the export names no indicator I know")
     # ---- customs
     table("customs_unmapped.csv", [["region", "hs_code", "year", "value"], ["г. Москва", "9701", "2021", "5"]],

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mapping.config import InputFile
-from mapping.errors import MappingError
+from mapping.errors import MappingError, format_items
 from mapping.ingest.layouts.cells import (
     _FOOTNOTE_LINE_RE,
     _FOOTNOTE_TEXT_RE,
@@ -160,23 +160,62 @@ def read_rosstat_annex(path: str | Path, sheet: str) -> tuple[pd.DataFrame, dict
 
 
 def _read_annex(path: Path, inp: InputFile, regs: _Registries) -> _Cells:
-
+    """One annex sheet (``sheet``), or every table sheet when the workbook holds one activity per sheet
+    of the same indicator (``sheet`` not given or ``"all"``)."""
     sheets = _sheetnames(path)
-    if not inp.sheet:
-        raise _need_sheet(path, sheets, "an annex workbook holds one table per sheet and no sheet was named")
+    if not inp.sheet or inp.sheet.strip().lower() == "all":
+        tables = [s for s in sheets if re.fullmatch(r"\s*\d+(\.\d+)+\.?\s*", s)]
+        parts = _activity_sheets(path, tables, inp) if len(tables) > 1 else None
+        if parts is None:
+            raise _need_sheet(path, sheets, "an annex workbook holds one table per sheet and no sheet was named")
+        frames = [p[0] for p in parts]
+        indicator, unit, cls = parts[0][1], parts[0][2], parts[0][3]
+        units = {p[2] for p in parts}
+        if len(units) > 1:
+            raise MappingError(f"{path}: the activity sheets print different units ({format_items(sorted(units))}); "
+                               "name one sheet, or give the sheets as separate inputs")
+        notes = [f"one activity per sheet ({len(parts)} sheets: {format_items(tables, limit=8)}), indicator "
+                 f"'{indicator}'"] + [n for p in parts for n in p[4][:1]]
+        skipped: dict[str, int] = {}
+        for p in parts:
+            for k, v in p[5].items():
+                skipped[k] = skipped.get(k, 0) + v
+        return _Cells(pd.concat(frames, ignore_index=True), indicator, unit or None, "annex", notes, {}, skipped,
+                      source_name=path.name, default_classification=cls)
     if inp.sheet not in sheets:
         close = [s for s in sheets if s.strip(". ") == inp.sheet.strip(". ")]
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise _need_sheet(path, sheets, f"wrong sheet {inp.sheet!r}: not in the workbook{hint}")
-    raw, meta = read_rosstat_annex(path, inp.sheet)
+    frame, indicator, unit, cls, notes, skipped = _annex_sheet(path, inp.sheet, inp)
+    return _Cells(frame, indicator, unit or None, "annex", notes, {}, skipped,
+                  source_name=path.name, default_classification=cls)
+
+
+def _activity_sheets(path: Path, tables: list[str], inp: InputFile) -> list[tuple] | None:
+    """Every table sheet read, when each names one activity («...») of one common indicator; else None."""
+    parts = []
+    for sheet in tables:
+        try:
+            part = _annex_sheet(path, sheet, inp)
+        except MappingError:
+            return None
+        if not part[0]["activity_label"].astype(str).ne("").all():
+            return None  # a sheet without an activity in its title: not this shape
+        parts.append(part)
+    return parts if len({p[1] for p in parts}) == 1 else None
+
+
+def _annex_sheet(path: Path, sheet: str, inp: InputFile) -> tuple:
+    """``(cells, indicator, unit as printed, classification, notes, skipped rows)`` of one annex sheet."""
+    raw, meta = read_rosstat_annex(path, sheet)
     title = meta["title"]
     # The indicator is often named in the section heading above the table title
     # ("12.2. ОБЪЕМ ОТГРУЖЕННЫХ ТОВАРОВ ..." above "12.2.4. «Обрабатывающие производства»").
     indicator = inp.indicator or _indicator_from_title(title) or _indicator_from_title(
         " ".join(t for t in meta.get("title_rows", []) if re.match(r"\s*\d+(\.\d+)+", t)))
     if not indicator:
-        raise MappingError(f"{path}, sheet {inp.sheet!r}: cannot tell the indicator from the title {title[:80]!r}; "
-                           "set indicator (e.g. employment, revenue, shipments)")
+        raise MappingError(f"{path}, sheet {sheet!r}: cannot tell the indicator from the title {title[:80]!r}; "
+                           "pass it for this input, e.g. --option indicator=employment")
     cls = inp.classification or _classification_from_title(title) or "OKVED2"
     code, label = inp.activity or "", ""
     if not code:
@@ -194,5 +233,4 @@ def _read_annex(path: Path, inp: InputFile, regs: _Registries) -> _Cells:
     if meta.get("footnotes"):
         notes.append("footnotes: " + " | ".join(" ".join(f.split())[:160] for f in meta["footnotes"][:4]))
     frame = _from_raw(raw, code=code, label=label, level="", cls=cls)
-    return _Cells(frame, indicator, meta["unit"] or None, "annex", notes, {}, dict(meta["skipped"]),
-                  source_name=path.name, default_classification=cls)
+    return frame, indicator, meta["unit"], cls, notes, dict(meta["skipped"])

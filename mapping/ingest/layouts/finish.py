@@ -207,6 +207,10 @@ def _where(r) -> str:
     return f"{r['source_file']} {sheet}{cell}"
 
 
+#: Indicators whose unit is implied when an export prints none: counts of things.
+COUNT_UNITS = {"establishments": "count"}
+
+
 def _unit(c: _Cells, inp: InputFile, path: Path, notes: list) -> tuple[Unit | None, float]:
     """The file's unit, converted to the configured one when both are given."""
     src = parse_unit(c.unit_text) if c.unit_text else None
@@ -216,8 +220,14 @@ def _unit(c: _Cells, inp: InputFile, path: Path, notes: list) -> tuple[Unit | No
     if inp.unit and dst is None:
         raise MappingError(f"{path}: configured unit {inp.unit!r} not understood (e.g. 'million RUB', "
                            "'thousand persons', 'count', 'USD', 'percent')")
+    if src is None and dst is None and c.indicator in COUNT_UNITS:
+        # A count of organisations is in units whether or not the export prints "(единица)".
+        u = parse_unit(COUNT_UNITS[c.indicator])
+        notes.append(f"unit: the file states none; {u.name} taken for the count indicator '{c.indicator}'")
+        return u, 1.0
     if src is None and dst is None:
-        raise MappingError(f"{path}: the file states no unit; set unit for this input (e.g. 'thousand RUB')")
+        raise MappingError(f"{path}: the file states no unit; pass it for this input, e.g. "
+                           "--option unit='thousand RUB' (or unit = ... in the config)")
     if src is not None and dst is not None:
         f = convert_factor(src, dst, where=f"{path}: the file says {c.unit_text!r}, the configuration says "
                                            f"{inp.unit!r}")

@@ -21,6 +21,7 @@ from mapping.ingest.layouts.common import (
 )
 from mapping.ingest.layouts.finish import _vintage_note
 from mapping.ingest.layouts.text import _csv_note, _text_rows
+from mapping.ingest.layouts.tidyheader import canonical_header, complete_tidy_columns
 from mapping.ingest.tidy import validate_tidy
 from mapping.ingest.values import (
     parse_number,
@@ -57,6 +58,9 @@ def _read_tidy(path: Path, inp: InputFile, regs: _Registries) -> InputRead:
                                    f"(delimiter {meta['delimiter']!r}); check quoting and delimiters")
             body.append([line] + rec)
         df = pd.DataFrame(body, columns=["source_row"] + header)
+    header, renamed = canonical_header([str(c) for c in df.columns])  # Russian/English header words
+    df.columns = header
+    df = complete_tidy_columns(df, path, inp, regs.activities, renamed, notes)  # columns the options supply
     missing = [c for c in TIDY_COLUMNS if c not in df.columns]
     if missing:
         raise MappingError(f"{path}: missing column(s) {missing}; the tidy schema needs {TIDY_COLUMNS} "
@@ -151,4 +155,9 @@ def _resolve_tidy_labels(df: pd.DataFrame, path: Path, regs: _Registries) -> pd.
             continue  # hierarchical codes finer than the registry: checked against their division later
         mapping = _resolve_activities(labels, cls, lvl, g, path, regs)
         df.loc[g.index, "activity_code"] = g["activity_code"].map(mapping).fillna(g["activity_code"])
+    blank = df["level"].eq("")
+    if blank.any():  # a table without a level column named the activity: its level is the registry's
+        level_of = dict(zip(zip(regs.activities["classification"], regs.activities["code"]), regs.activities["level"]))
+        df.loc[blank, "level"] = [level_of.get((c, a), "") for c, a in zip(df.loc[blank, "classification"],
+                                                                           df.loc[blank, "activity_code"])]
     return df
