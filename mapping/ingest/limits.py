@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -223,7 +224,7 @@ def scan_sheet(path: Path, member: str, sheet: str, *, max_cells: int | None = N
     except xml.parsers.expat.ExpatError as exc:
         raise MappingError(f"{path}, sheet {sheet!r}: the sheet's XML is damaged ({exc}); open and save the workbook "
                            "again, or download it again") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         raise MappingError(f"{path}, sheet {sheet!r}: the workbook is damaged ({exc}); download it again") from None
     if scan.bad_numbers:
         raise MappingError(f"{path}, sheet {sheet!r}: numeric cell(s) that are not finite numbers: "

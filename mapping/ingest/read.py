@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import csv
 import zipfile
+import zlib
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -60,7 +61,7 @@ from mapping.schema import TIDY_COLUMNS
 
 #: What parsers raise on content they cannot read (zipfile.BadZipFile is a subclass of Exception, listed).
 _PARSER_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError, ArithmeticError, UnicodeError,
-                  RecursionError, zipfile.BadZipFile, csv.Error, ParseError, pd.errors.ParserError)
+                  RecursionError, zipfile.BadZipFile, zlib.error, csv.Error, ParseError, pd.errors.ParserError)
 
 FORMATS = ("tidy", "wide", "annex", "gva_structure", "grp", "emiss", "cbp", "customs")
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,7 @@ def _open_sheet_rows(path: Path, sheet: str) -> list[tuple]:
         with zipfile.ZipFile(path) as zf:
             check_workbook_package(path, zf, 2 * 1024**3)
             member = sheet_member(zf, sheet)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise MappingError(f"{path.name}: not a readable .xlsx workbook: {exc}") from None
     # Cell count, formulas without values, bad numbers: checked before openpyxl parses the sheet.
     scan = scan_sheet(path, member, sheet) if member is not None else None

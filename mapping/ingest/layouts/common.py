@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -131,7 +132,7 @@ def _guard(path: Path, max_bytes: int, *, allow_dir: bool = False) -> None:
                 names = zf.namelist()
                 check_workbook_package(path, zf, max_bytes)  # before any member is decompressed
                 bad = zf.testzip() if size < 64 * 1024**2 else None
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise MappingError(f"{path}: the workbook is truncated or damaged ({exc}); download it again") from None
         if bad is not None:
             raise MappingError(f"{path}: the workbook is damaged (member {bad!r} fails its CRC check); download it again")
