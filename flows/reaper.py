@@ -26,13 +26,15 @@ _PROC = Path("/proc")
 
 
 def _stat(pid: int) -> tuple[int, int] | None:
-    """(parent pid, start time in clock ticks) of ``pid``, or None when it is gone."""
+    """(parent pid, start time in clock ticks) of ``pid``, or None when it is gone or a zombie."""
     try:
         text = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
+        fields = text[text.rfind(")") + 2:].split()  # the command name may hold spaces and parentheses
+        if fields[0] in ("Z", "X"):  # dead: its children are already re-parented, so it is no root to scan
+            return None
+        return int(fields[1]), int(fields[19])
+    except (OSError, ValueError, IndexError):  # gone, or caught half-way through exiting
         return None
-    fields = text[text.rfind(")") + 2:].split()  # the command name may hold spaces and parentheses
-    return int(fields[1]), int(fields[19])
 
 
 def descendants(root: int) -> dict[int, int]:
@@ -77,7 +79,12 @@ def main(parent: int, interval: float = 0.5, grace: float = 5.0) -> None:
         return
     parent_start, me, noted = st[1], os.getpid(), {}
     while _alive(parent, parent_start):
-        noted = {p: s for p, s in descendants(parent).items() if p != me}
+        try:
+            scan = {p: s for p, s in descendants(parent).items() if p != me}
+        except Exception:  # noqa: BLE001 - a scan racing with exiting processes; keep the last good one
+            scan = None
+        if scan is not None and _alive(parent, parent_start):  # a scan after the parent's death sees nothing
+            noted = scan
         time.sleep(interval)
     _reap(noted, grace)
 
