@@ -142,7 +142,7 @@ def test_candidates_and_divergence_carry_the_evidence(us_run):
     assert set(CANDIDATE_COLUMNS) - set(c.columns) <= {"group_label", "region_names", "region_names_en",
                                                         "federal_districts", "activity_names", "activity_names_en",
                                                         "year", "classification", "level", "supported_cluster_ids",
-                                                        "has_geometry", "group_name"}
+                                                        "has_geometry", "group_name", "trade_class"}
 
 
 def test_alaska_and_hawaii_are_islands_for_local_moran(us_run):
