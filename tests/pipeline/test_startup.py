@@ -168,3 +168,48 @@ def test_killed_run_leaves_no_prefect_server(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+class _Setting:
+    def __init__(self, value):
+        self._value = value
+
+    def value(self):
+        return self._value
+
+
+@pytest.mark.parametrize("failures", [0, 1, 2])
+def test_start_api_retries_once_then_names_the_setting(monkeypatch, failures):
+    import prefect.server.api.server as srv
+    import prefect.settings as ps
+
+    from mapping.errors import MappingError
+
+    calls = []
+
+    class FakeServer:  # Prefect's SubprocessASGIServer, failing its first ``failures`` starts
+        def __init__(self, port=None):
+            pass
+
+        def start(self, timeout=None):
+            calls.append(("start", timeout))
+            if sum(c[0] == "start" for c in calls) <= failures:
+                raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
+
+        def stop(self):
+            calls.append(("stop", None))
+
+    monkeypatch.setattr(srv, "SubprocessASGIServer", FakeServer)
+    monkeypatch.setattr(ps, "PREFECT_API_URL", _Setting(None))
+    monkeypatch.setattr(ps, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", _Setting(7))
+    if failures < 2:
+        assert startup.start_api() >= 0
+        assert calls == [("start", 7), ("stop", None)] * failures + [("start", 7)]
+    else:
+        with pytest.raises(MappingError, match=r"within 7 s \(2 attempts\).*prefect_startup_timeout_seconds"):
+            startup.start_api()
+        assert calls == [("start", 7), ("stop", None)] * 2
+    # With PREFECT_API_URL naming a server, nothing is started.
+    calls.clear()
+    monkeypatch.setattr(ps, "PREFECT_API_URL", _Setting("http://127.0.0.1:4200/api"))
+    assert startup.start_api() == 0.0 and calls == []
