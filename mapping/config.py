@@ -127,6 +127,9 @@ class GeodataSection(_Frozen):
     #: Credits (source, licence, attribution) per file role, overriding the files' metadata, e.g.
     #: ``[geodata.credits.boundaries] attribution = "Boundaries: (c) EuroGeographics"``.
     credits: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: Classifications whose codes are not in the activity registry, with the regular expression every
+    #: code must match (e.g. ``{ NACE2 = '[A-U]|\\d{2}' }``); any other unregistered classification is refused.
+    open_classifications: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("credits")
     @classmethod

@@ -34,6 +34,7 @@ from mapping.config import RunConfig
 from mapping.errors import MappingError
 from mapping.geo import boundaries as bnd
 from mapping.ingest import registry as reg
+from mapping.ingest.totals import check_classifications, check_totals
 from mapping.ingest import tables
 from mapping.ingest.read import harmonise_units, read_input
 from mapping.ingest.tidy import select_units
@@ -116,6 +117,8 @@ def load_inputs(config: RunConfig) -> Inputs:
     tidy = pd.concat(frames, ignore_index=True)
     activities = _with_finer_okved2(activities, tidy)
     _check_activities(tidy, activities)
+    check_classifications(tidy, activities, dict(config.geodata.open_classifications))
+    check_totals(tidy, exact=tuple(config.specialisation.exact_totals), ledgers=ledgers)  # parts vs totals
     dup = tidy.duplicated(["year", "region_code", "activity_code", "classification", "level", "indicator"], keep=False)
     if dup.any():
         d = tidy.loc[dup].iloc[0]
