@@ -76,7 +76,8 @@ def _quiet_tracebacks() -> None:
 
 _FORMAT_HELP = "Layout of every --input (default: detected): tidy, wide, annex, gva_structure, grp, emiss, cbp, customs."
 _OPTION_HELP = "Reading option for every --input, KEY=VALUE (sheet=2.3., years=2021, indicator=employment, unit=...)."
-_ROOT_HELP = "Output root (default: the config's run.output_root; without --config, ./outputs). Any folder named here is allowed."
+_ROOT_HELP = ("Output root (default: the config's run.output_root; without --config, ./outputs). "
+              "Any folder named here is allowed.")
 
 
 @app.command()

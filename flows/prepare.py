@@ -45,7 +45,8 @@ def input_run_name(paths: list[Path]) -> str:
     return f"input-{stem}" + (f"+{len(paths) - 1}" if len(paths) > 1 else "")
 
 
-def place_outputs(cfg: RunConfig, *, default: bool, output_root: Path | None, cwd_default: bool) -> tuple[RunConfig, Path]:
+def place_outputs(cfg: RunConfig, *, default: bool, output_root: Path | None,
+                  cwd_default: bool) -> tuple[RunConfig, Path]:
     """Set ``cfg.run.output_root`` to where this run publishes (see the module docstring).
 
     Parameters

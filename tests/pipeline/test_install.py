@@ -22,7 +22,8 @@ def test_wheel_installs_and_runs_from_an_unrelated_folder(tmp_path):
     res = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_install.py"), "--keep", str(tmp_path / "w")],
                          cwd=tmp_path, capture_output=True, text=True, timeout=3600)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert "published" in res.stdout and (tmp_path / "w" / "elsewhere" / "outputs" / "latest" / "manifest.json").is_file()
+    latest = tmp_path / "w" / "elsewhere" / "outputs" / "latest"
+    assert "published" in res.stdout and (latest / "manifest.json").is_file()
     wheel = next((tmp_path / "w" / "dist").glob("clustermap-*.whl"))
     import zipfile
 
