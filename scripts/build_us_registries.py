@@ -5,7 +5,8 @@ Writes, in ``geodata/``:
 
 * ``us_regions.csv``: the 50 states and DC (ISO 3166-2 ``US-CA`` ...), the four Census regions as
   aggregates (kind ``federal_district``, used only as checks) and the ``US`` country row; same columns
-  as ``geodata/regions.csv``. ``okato`` holds the two-digit state FIPS code.
+  as ``geodata/regions.csv`` in the neutral schema: ``name`` is the source language's (English)
+  name, as the US sources are English. ``okato`` holds the two-digit state FIPS code.
 * ``us_region_labels.csv``: label variants (FIPS code with and without the leading zero, USPS
   abbreviation, English name), same columns as ``geodata/region_labels.csv``.
 * ``naics2007.csv``: the NAICS 2007 codes present in the CBP state files for 2008-2011 (CBP uses
@@ -13,7 +14,7 @@ Writes, in ``geodata/``:
   columns as ``geodata/activities.csv``.
 
 Sources: the state list below (FIPS and USPS codes are US Census / ANSI INCITS 38 public codes;
-Russian names are the usual Russian spellings), and ``../shared/data/us/cbp_state_naics_2000_2011_
+English names), and ``../shared/data/us/cbp_state_naics_2000_2011_
 wilson428/`` (``industries.csv``, ``naics.csv`` and the ``fips/*.csv`` files, US Census Bureau
 County Business Patterns; public domain). See ``geodata/US.md``.
 
@@ -40,60 +41,60 @@ CBP = "data/us/cbp_state_naics_2000_2011_wilson428"
 #: CBP switched to NAICS 2007 with the 2008 reference year.
 NAICS2007_FROM = 2008
 
-# USPS, FIPS, English name, Russian name, Census region.
+# USPS, FIPS, English name, Census region.
 STATES = [
-    ("AL", "01", "Alabama", "Алабама", "S"), ("AK", "02", "Alaska", "Аляска", "W"),
-    ("AZ", "04", "Arizona", "Аризона", "W"), ("AR", "05", "Arkansas", "Арканзас", "S"),
-    ("CA", "06", "California", "Калифорния", "W"), ("CO", "08", "Colorado", "Колорадо", "W"),
-    ("CT", "09", "Connecticut", "Коннектикут", "NE"), ("DE", "10", "Delaware", "Делавэр", "S"),
-    ("DC", "11", "District of Columbia", "Округ Колумбия", "S"), ("FL", "12", "Florida", "Флорида", "S"),
-    ("GA", "13", "Georgia", "Джорджия", "S"), ("HI", "15", "Hawaii", "Гавайи", "W"),
-    ("ID", "16", "Idaho", "Айдахо", "W"), ("IL", "17", "Illinois", "Иллинойс", "MW"),
-    ("IN", "18", "Indiana", "Индиана", "MW"), ("IA", "19", "Iowa", "Айова", "MW"),
-    ("KS", "20", "Kansas", "Канзас", "MW"), ("KY", "21", "Kentucky", "Кентукки", "S"),
-    ("LA", "22", "Louisiana", "Луизиана", "S"), ("ME", "23", "Maine", "Мэн", "NE"),
-    ("MD", "24", "Maryland", "Мэриленд", "S"), ("MA", "25", "Massachusetts", "Массачусетс", "NE"),
-    ("MI", "26", "Michigan", "Мичиган", "MW"), ("MN", "27", "Minnesota", "Миннесота", "MW"),
-    ("MS", "28", "Mississippi", "Миссисипи", "S"), ("MO", "29", "Missouri", "Миссури", "MW"),
-    ("MT", "30", "Montana", "Монтана", "W"), ("NE", "31", "Nebraska", "Небраска", "MW"),
-    ("NV", "32", "Nevada", "Невада", "W"), ("NH", "33", "New Hampshire", "Нью-Гэмпшир", "NE"),
-    ("NJ", "34", "New Jersey", "Нью-Джерси", "NE"), ("NM", "35", "New Mexico", "Нью-Мексико", "W"),
-    ("NY", "36", "New York", "Нью-Йорк", "NE"), ("NC", "37", "North Carolina", "Северная Каролина", "S"),
-    ("ND", "38", "North Dakota", "Северная Дакота", "MW"), ("OH", "39", "Ohio", "Огайо", "MW"),
-    ("OK", "40", "Oklahoma", "Оклахома", "S"), ("OR", "41", "Oregon", "Орегон", "W"),
-    ("PA", "42", "Pennsylvania", "Пенсильвания", "NE"), ("RI", "44", "Rhode Island", "Род-Айленд", "NE"),
-    ("SC", "45", "South Carolina", "Южная Каролина", "S"), ("SD", "46", "South Dakota", "Южная Дакота", "MW"),
-    ("TN", "47", "Tennessee", "Теннесси", "S"), ("TX", "48", "Texas", "Техас", "S"),
-    ("UT", "49", "Utah", "Юта", "W"), ("VT", "50", "Vermont", "Вермонт", "NE"),
-    ("VA", "51", "Virginia", "Виргиния", "S"), ("WA", "53", "Washington", "Вашингтон", "W"),
-    ("WV", "54", "West Virginia", "Западная Виргиния", "S"), ("WI", "55", "Wisconsin", "Висконсин", "MW"),
-    ("WY", "56", "Wyoming", "Вайоминг", "W"),
+    ("AL", "01", "Alabama", "S"), ("AK", "02", "Alaska", "W"),
+    ("AZ", "04", "Arizona", "W"), ("AR", "05", "Arkansas", "S"),
+    ("CA", "06", "California", "W"), ("CO", "08", "Colorado", "W"),
+    ("CT", "09", "Connecticut", "NE"), ("DE", "10", "Delaware", "S"),
+    ("DC", "11", "District of Columbia", "S"), ("FL", "12", "Florida", "S"),
+    ("GA", "13", "Georgia", "S"), ("HI", "15", "Hawaii", "W"),
+    ("ID", "16", "Idaho", "W"), ("IL", "17", "Illinois", "MW"),
+    ("IN", "18", "Indiana", "MW"), ("IA", "19", "Iowa", "MW"),
+    ("KS", "20", "Kansas", "MW"), ("KY", "21", "Kentucky", "S"),
+    ("LA", "22", "Louisiana", "S"), ("ME", "23", "Maine", "NE"),
+    ("MD", "24", "Maryland", "S"), ("MA", "25", "Massachusetts", "NE"),
+    ("MI", "26", "Michigan", "MW"), ("MN", "27", "Minnesota", "MW"),
+    ("MS", "28", "Mississippi", "S"), ("MO", "29", "Missouri", "MW"),
+    ("MT", "30", "Montana", "W"), ("NE", "31", "Nebraska", "MW"),
+    ("NV", "32", "Nevada", "W"), ("NH", "33", "New Hampshire", "NE"),
+    ("NJ", "34", "New Jersey", "NE"), ("NM", "35", "New Mexico", "W"),
+    ("NY", "36", "New York", "NE"), ("NC", "37", "North Carolina", "S"),
+    ("ND", "38", "North Dakota", "MW"), ("OH", "39", "Ohio", "MW"),
+    ("OK", "40", "Oklahoma", "S"), ("OR", "41", "Oregon", "W"),
+    ("PA", "42", "Pennsylvania", "NE"), ("RI", "44", "Rhode Island", "NE"),
+    ("SC", "45", "South Carolina", "S"), ("SD", "46", "South Dakota", "MW"),
+    ("TN", "47", "Tennessee", "S"), ("TX", "48", "Texas", "S"),
+    ("UT", "49", "Utah", "W"), ("VT", "50", "Vermont", "NE"),
+    ("VA", "51", "Virginia", "S"), ("WA", "53", "Washington", "W"),
+    ("WV", "54", "West Virginia", "S"), ("WI", "55", "Wisconsin", "MW"),
+    ("WY", "56", "Wyoming", "W"),
 ]
-CENSUS_REGIONS = {"NE": ("1", "Northeast Region", "Северо-Восточный регион"),
-                  "MW": ("2", "Midwest Region", "Регион Средний Запад"),
-                  "S": ("3", "South Region", "Южный регион"),
-                  "W": ("4", "West Region", "Западный регион")}
-REGION_COLUMNS = ["region_code", "kind", "iso_3166_2", "okato", "name_ru", "name_en", "federal_district",
+CENSUS_REGIONS = {"NE": ("1", "Northeast Region"),
+                  "MW": ("2", "Midwest Region"),
+                  "S": ("3", "South Region"),
+                  "W": ("4", "West Region")}
+REGION_COLUMNS = ["region_code", "kind", "iso_3166_2", "okato", "name", "name_en", "federal_district",
                   "parent_code", "boundary_codes", "has_boundary", "note"]
 
 
 def region_rows() -> list[dict]:
     """Rows of ``us_regions.csv``: country, Census regions, states in USPS order."""
     rows = [{"region_code": "US", "kind": "country", "iso_3166_2": "US", "okato": "00",
-             "name_ru": "Соединённые Штаты Америки", "name_en": "United States", "federal_district": "",
+             "name": "United States", "name_en": "United States", "federal_district": "",
              "parent_code": "", "boundary_codes": "", "has_boundary": "false",
              "note": "national total (50 states and DC); iso_3166_2 holds the ISO 3166-1 alpha-2 code; "
                      "okato holds 00"}]
-    for key, (num, en, ru) in CENSUS_REGIONS.items():
-        members = ";".join(f"US-{s[0]}" for s in STATES if s[4] == key)
+    for key, (num, en) in CENSUS_REGIONS.items():
+        members = ";".join(f"US-{s[0]}" for s in STATES if s[3] == key)
         rows.append({"region_code": f"US-CR-{key}", "kind": "federal_district", "iso_3166_2": "",
-                     "okato": num, "name_ru": ru, "name_en": en, "federal_district": "", "parent_code": "",
+                     "okato": num, "name": en, "name_en": en, "federal_district": "", "parent_code": "",
                      "boundary_codes": members, "has_boundary": "true",
                      "note": "US Census Bureau region (aggregate, used only as a check); okato holds the "
                              "Census region number"})
-    for usps, fips, en, ru, cr in STATES:
+    for usps, fips, en, cr in STATES:
         rows.append({"region_code": f"US-{usps}", "kind": "subject", "iso_3166_2": f"US-{usps}", "okato": fips,
-                     "name_ru": ru, "name_en": en, "federal_district": f"US-CR-{cr}", "parent_code": "",
+                     "name": en, "name_en": en, "federal_district": f"US-CR-{cr}", "parent_code": "",
                      "boundary_codes": f"US-{usps}", "has_boundary": "true",
                      "note": "okato holds the state FIPS code" + ("; federal district, not a state"
                                                                   if usps == "DC" else "")})
@@ -104,9 +105,9 @@ def label_rows() -> list[dict]:
     """Label variants: FIPS ("06" and "6"), USPS code, English name."""
     rows = [{"region_code": "US", "label": "united states", "source": "official"},
             {"region_code": "US", "label": "00", "source": "fips"}]
-    for key, (num, en, _) in CENSUS_REGIONS.items():
+    for key, (num, en) in CENSUS_REGIONS.items():
         rows.append({"region_code": f"US-CR-{key}", "label": en.lower(), "source": "census"})
-    for usps, fips, en, _, _ in STATES:
+    for usps, fips, en, _ in STATES:
         code = f"US-{usps}"
         rows += [{"region_code": code, "label": fips, "source": "fips"}]
         if fips.startswith("0"):  # CBP writes fipstate without the leading zero
