@@ -250,3 +250,15 @@ def test_environment_errors_are_not_retried_but_network_errors_are():
     assert not _transient(None, None, State(MemoryError()))
     assert _transient(None, None, State(TimeoutError("read timed out")))
     assert _transient(None, None, State(ConnectionResetError()))
+
+
+def test_output_root_that_is_a_file_is_an_environment_error(tmp_path):
+    from mapping.errors import user_error
+    from mapping.outputs.runlock import reserve_run_dir
+
+    root = tmp_path / "outputs"
+    root.write_text("not a folder")
+    with pytest.raises(OSError) as err:
+        reserve_run_dir(root, "key")
+    msg = str(user_error(err.value))
+    assert "(ENOTDIR)" in msg and str(root) in msg

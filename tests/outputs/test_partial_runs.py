@@ -59,7 +59,8 @@ def test_partial_of_a_live_run_is_kept(tmp_path):
     assert not partial.exists() and list((tmp_path / "runs").iterdir()) == []
 
 
-@pytest.mark.parametrize("exc", [RuntimeError("disk trouble"), KeyboardInterrupt()])
+@pytest.mark.parametrize("exc", [RuntimeError("disk trouble"), KeyboardInterrupt(),
+                                 OSError(28, "No space left on device", "location_quotients.csv")])
 def test_failed_or_interrupted_write_removes_its_partial(tmp_path, monkeypatch, exc):
     from mapping import pipeline
 
