@@ -1,4 +1,4 @@
-"""Property test: valid tidy CSVs, Parquet files and workbooks mutated at the byte and XML level (flipped,
+"""Property test: valid tidy, wide and EMISS CSVs, Parquet files and workbooks mutated at the byte and XML level (flipped,
 inserted, deleted and truncated bytes, broken sheet XML, hostile cell values). Reading them may succeed
 or raise the project's own MappingError; any other exception escaping the readers is a bug."""
 
@@ -23,6 +23,10 @@ SETTINGS = settings(max_examples=int(os.environ.get("MUTATION_MAX_EXAMPLES", "40
                     suppress_health_check=list(HealthCheck))
 SEEDS = Path(tempfile.mkdtemp(prefix="mutation-seeds-"))
 CSV_SEED = L.write_csv(SEEDS / "seed.csv", L.tidy_rows()).read_bytes()
+TEXT_SEEDS = {"tidy": (CSV_SEED, {}),
+              "wide": (L.write_csv(SEEDS / "wide.csv", L.wide_rows(), delimiter=";").read_bytes(),
+                       {"years": (2021,), "indicator": "employment", "unit": "persons"}),
+              "emiss": (L.write_csv(SEEDS / "emiss.csv", L.emiss_org_rows()).read_bytes(), {})}
 WORKBOOK_SEED = L.annex_workbook(SEEDS).read_bytes()
 HOSTILE = [b"inf", b"-inf", b"NaN", b"1e999", b"1e308", b"=SUM(A1)", b"\x00", b"\xff\xfe", b'"', b"\r", b"\n\n",
            b"x" * 140_000, b",", b";", b"\t", b"\xd0", b"<", b"&", b"]]>"]
@@ -54,14 +58,15 @@ def _read(path: Path, **options) -> None:
 
 
 @SETTINGS
-@given(EDITS, st.integers(0, 4000))
-def test_mutated_tidy_csv(edits, cut):
-    data = _mutate(CSV_SEED, edits)
+@given(EDITS, st.integers(0, 4000), st.sampled_from(sorted(TEXT_SEEDS)))
+def test_mutated_text_tables(edits, cut, seed):
+    data, options = TEXT_SEEDS[seed]
+    data = _mutate(data, edits)
     data = data[:max(1, len(data) - cut)] if cut % 5 == 0 else data
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "t.csv"
         path.write_bytes(data)
-        _read(path)
+        _read(path, **options)
 
 
 @SETTINGS
