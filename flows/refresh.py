@@ -105,10 +105,12 @@ def _progress_lines():
     log, handler = logging.getLogger(LOGGER_NAME), _Forward(get_run_logger())
     log.setLevel(logging.INFO)
     log.addHandler(handler)
+    propagate, log.propagate = log.propagate, False  # once, through the run's logger (not also via the root)
     try:
         yield
     finally:
         log.removeHandler(handler)
+        log.propagate = propagate
 
 
 @task(cache_policy=NO_CACHE)
