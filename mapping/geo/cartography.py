@@ -131,6 +131,15 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     return shapely.MultiPolygon([p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"])
 
 
+def _drop_small_parts(geom: BaseGeometry, min_area: float) -> BaseGeometry:
+    if geom is None or geom.geom_type != "MultiPolygon":
+        return geom
+    parts = shapely.get_parts(geom)
+    area = shapely.area(parts)
+    keep = (area >= min_area) | (area == area.max())
+    return geom if keep.all() else shapely.MultiPolygon(list(parts[keep]))
+
+
 def bulk_extent(geoms, *, gap: float = 0.2) -> tuple[tuple[float, float, float, float], list]:
     """The extent of the bulk of a map's area, leaving far-flung parts out (for insets or a note).
 
@@ -175,7 +184,7 @@ def bulk_extent(geoms, *, gap: float = 0.2) -> tuple[tuple[float, float, float, 
 
 
 def simplify_for_web(gdf: gpd.GeoDataFrame, *, tolerance_deg: float = 0.02, decimals: int | None = 4,
-                     preserve_topology: bool = True) -> gpd.GeoDataFrame:
+                     preserve_topology: bool = True, min_part_area: float | None = None) -> gpd.GeoDataFrame:
     """Simplify polygons for an embedded web map (topology-preserving, per feature) and round.
 
     Parameters
@@ -190,6 +199,9 @@ def simplify_for_web(gdf: gpd.GeoDataFrame, *, tolerance_deg: float = 0.02, deci
     preserve_topology : bool, default True
         False is several times faster and fine for drawing a raster image (rings may then
         self-touch, so the geometry is not re-validated).
+    min_part_area : float, optional
+        Polygon parts smaller than this (square degrees) are left out, except each feature's
+        largest part: islets below a pixel at the zooms a country map opens at.
 
     Returns
     -------
@@ -202,6 +214,8 @@ def simplify_for_web(gdf: gpd.GeoDataFrame, *, tolerance_deg: float = 0.02, deci
         raise MappingError(f"simplify_for_web: tolerance_deg must be >= 0, got {tolerance_deg}")
     out = gdf.copy()
     geoms = gdf.geometry.to_numpy()
+    if min_part_area:
+        geoms = np.array([_drop_small_parts(g, min_part_area) for g in geoms], dtype=object)
     simple = shapely.simplify(geoms, tolerance_deg, preserve_topology=preserve_topology) if tolerance_deg else geoms
     if decimals is not None:
         simple = shapely.set_precision(simple, 10.0 ** -decimals)

@@ -364,7 +364,9 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
     ref = reference_longitude(*(g for g in (divergence, candidates, supported) if len(g)))
 
     def prep(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        return simplify_for_web(unwrap_antimeridian(gdf, ref), tolerance_deg=simplify_deg)
+        # Parts below a tolerance-sized square (islets under a pixel at a country's zoom) are left out.
+        return simplify_for_web(unwrap_antimeridian(gdf, ref), tolerance_deg=simplify_deg,
+                                min_part_area=simplify_deg ** 2 or None)
 
     sup_names = dict(zip(supported["cluster_id"], supported["name_en"]))
     layers = {"candidate_clusters": _candidate_features(_regions_as_parts(candidates, background, prep), sup_names),
