@@ -17,6 +17,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyproj
+import shapely
 
 from mapping.geo.cartography import layer_crs, reference_longitude, unwrap_antimeridian
 from mapping.outputs.publish import write_geopackage
@@ -76,7 +77,15 @@ def write_clusters_gpkg(path: Path, built, crs: pyproj.CRS, *, description: str 
         gdf = getattr(built, attr)
         geom = built.unsplit[name]
         attrs = gdf.drop(columns=gdf.geometry.name)
-        layers[name] = gpd.GeoDataFrame(attrs, geometry=geom.to_numpy(), crs=geom.crs).to_crs(crs)
+        projected = gpd.GeoDataFrame(attrs, geometry=geom.to_numpy(), crs=geom.crs).to_crs(crs)
+        # Projection can make nearly-touching rings of a valid shape cross (seen on US candidate unions).
+        bad = ~projected.is_valid.to_numpy()
+        if bad.any():
+            fixed = shapely.make_valid(projected.geometry.to_numpy()[bad])
+            projected.loc[bad, projected.geometry.name] = [
+                g if g.geom_type in ("Polygon", "MultiPolygon") else
+                shapely.MultiPolygon([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]) for g in fixed]
+        layers[name] = projected
     pairs = built.divergence_pairs
     write_geopackage(layers, Path(path), description=description, tables={PAIRS_TABLE: pairs})
     return {**{n: len(g) for n, g in layers.items()}, PAIRS_TABLE: len(pairs)}

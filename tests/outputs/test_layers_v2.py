@@ -104,6 +104,7 @@ def test_filled_layers_do_not_overlap(run_dir):
     for name in LAYERS:
         qml = (run_dir / f"{name}.qml").read_text(encoding="utf-8")
         layer = gpd.read_file(run_dir / "clusters.gpkg", layer=name)  # equal-area: planar areas are true areas
+        assert layer.is_valid.all(), f"{name}: invalid geometries in the GeoPackage"
         ratios[name] = (overlap_ratio(layer), _is_filled(qml))
     print("overlap ratio (sum of areas / area of union), filled:", ratios)
     assert {n for n, (_, filled) in ratios.items() if filled} == set(FILLED_LAYERS)
