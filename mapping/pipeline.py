@@ -25,6 +25,7 @@ from mapping.analysis.evidence import (
 )
 from mapping.analysis.grouping import build_groups
 from mapping.analysis.reference import lq_by_reference
+from mapping.analysis.relatedness import development_level
 from mapping.analysis.specialisation import specialisation
 from mapping.analysis.statsummary import statistics_summary
 from mapping.analysis.timeseries import analysis_year, with_persistence
@@ -34,10 +35,10 @@ from mapping.config import RunConfig
 from mapping.errors import MappingError
 from mapping.geo import boundaries as bnd
 from mapping.ingest import registry as reg
-from mapping.ingest.totals import check_classifications, check_totals
 from mapping.ingest import tables
 from mapping.ingest.read import harmonise_units, read_input
 from mapping.ingest.tidy import select_units
+from mapping.ingest.totals import check_classifications, check_totals
 from mapping.ledger import FileLedger
 from mapping.outputs.deliverables import write_deliverables
 from mapping.outputs.gpkg import choose_layer_crs, write_clusters_gpkg
@@ -239,8 +240,8 @@ def compute_activity_groups(analysis: Analysis, config: RunConfig) -> tuple[pd.D
     rc = config.relatedness
     control = None
     if rc.development_numerator and rc.development_denominator and analysis.totals is not None:
-        control = tables.development_level(analysis.totals, rc.development_numerator, rc.development_denominator,
-                                           year=analysis.year)
+        control = development_level(analysis.totals, rc.development_numerator, rc.development_denominator,
+                                    year=analysis.year)
         control = control if len(control) else None
     use_io = rc.io_table is not None and (rc.io_weight > 0 or rc.weights == "auto")
     return build_groups(analysis.lq, rc, year=analysis.year, level=analysis.level,
@@ -445,7 +446,6 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
                   ) -> tuple[object, dict]:
     """Assemble the layers and write the data files (CSV, GeoJSON, GeoPackage) into ``tmp``."""
     from mapping.outputs import layers
-
     from mapping.outputs.progress import Laps
 
     laps = Laps()  # one progress line per step (mapping/outputs/progress.py)

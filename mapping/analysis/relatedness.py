@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from mapping.errors import MappingError
 
-__all__ = ["MEASURES", "METHODS", "relatedness", "colocation_wide", "matrix_from_wide", "partial_out",
+__all__ = ["MEASURES", "METHODS", "relatedness", "development_level", "colocation_wide", "matrix_from_wide", "partial_out",
            "hierarchy_closeness", "combine_relatedness", "rank_scale", "agreement"]
 
 MEASURES = ("correlation", "cosine", "proximity")
@@ -278,3 +279,23 @@ def agreement(a: pd.Series, b: pd.Series) -> dict[str, float]:
             "nmi": float(normalized_mutual_info_score(a[common], b[common])), "n_activities": int(len(common))}
 
 
+def development_level(tidy: pd.DataFrame, numerator: str, denominator: str, *, year: int | None = None) -> pd.Series:
+    """log(numerator / denominator) of each region's totals (``level == "total"`` rows), e.g. GVA per worker.
+
+    Uses the latest year both indicators have (or ``year`` when both have it). Returns an empty
+    Series when either indicator has no regional totals.
+    """
+    tot = tidy.loc[tidy["level"] == "total"]
+    num = tot.loc[tot["indicator"] == numerator]
+    den = tot.loc[tot["indicator"] == denominator]
+    years = sorted(set(num["year"]) & set(den["year"]))
+    if not years:
+        return pd.Series(dtype=float, name="development")
+    y = year if year in years else years[-1]
+    a = num.loc[num["year"] == y].groupby("region_code")["value"].sum()
+    b = den.loc[den["year"] == y].groupby("region_code")["value"].sum()
+    ratio = (a / b).replace([float("inf"), -float("inf")], float("nan"))
+    ratio = ratio.loc[ratio > 0]
+    out = np.log(ratio).rename("development")
+    out.attrs.update(numerator=numerator, denominator=denominator, year=int(y))
+    return out

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mapping.errors import MappingError, format_items
 from mapping.ingest.tidy import read_tidy
 
 __all__ = ["SUPPORTED_REGISTRY_COLUMNS", "read_known_totals", "load_supported_clusters", "read_io_table",
-           "read_io_concordance", "read_categories", "development_level"]
+           "read_io_concordance", "read_categories"]
 
 #: Columns of ``geodata/supported_clusters.csv``; ``programme`` separates support programmes.
 SUPPORTED_REGISTRY_COLUMNS = ["cluster_id", "programme", "name_ru", "name_en", "support_group", "selected_year",
@@ -143,28 +142,6 @@ def read_io_concordance(path: str | Path) -> pd.DataFrame:
     if missing:
         raise MappingError(f"{path}: missing column(s) {missing}; needs io_code, activity_code")
     return df
-
-
-def development_level(tidy: pd.DataFrame, numerator: str, denominator: str, *, year: int | None = None) -> pd.Series:
-    """log(numerator / denominator) of each region's totals (``level == "total"`` rows), e.g. GVA per worker.
-
-    Uses the latest year both indicators have (or ``year`` when both have it). Returns an empty
-    Series when either indicator has no regional totals.
-    """
-    tot = tidy.loc[tidy["level"] == "total"]
-    num = tot.loc[tot["indicator"] == numerator]
-    den = tot.loc[tot["indicator"] == denominator]
-    years = sorted(set(num["year"]) & set(den["year"]))
-    if not years:
-        return pd.Series(dtype=float, name="development")
-    y = year if year in years else years[-1]
-    a = num.loc[num["year"] == y].groupby("region_code")["value"].sum()
-    b = den.loc[den["year"] == y].groupby("region_code")["value"].sum()
-    ratio = (a / b).replace([float("inf"), -float("inf")], float("nan"))
-    ratio = ratio.loc[ratio > 0]
-    out = np.log(ratio).rename("development")
-    out.attrs.update(numerator=numerator, denominator=denominator, year=int(y))
-    return out
 
 
 def read_categories(path: str | Path | None = None, inline: dict[str, str] | None = None) -> dict[str, str]:
