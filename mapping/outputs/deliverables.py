@@ -3,7 +3,8 @@
 ``write_run`` (:mod:`mapping.pipeline`) calls these after the layers are written:
 
 * :func:`write_styles` -- a QML sidecar beside each GeoJSON and the same styles embedded in
-  ``clusters.gpkg`` (``layer_styles``, default);
+  ``clusters.gpkg`` (``layer_styles``, default), and the QGIS project stored there with them and the
+  relation divergence -> divergence_pairs (:func:`mapping.outputs.gpkg.write_gpkg_project`);
 * :func:`write_maps` -- ``map.html`` (offline Leaflet) and the static PNG maps;
 * :func:`mapping.outputs.reporthtml.write_report_html` -- ``report.html`` from ``report.md``.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from mapping.outputs.gpkg import write_gpkg_project
 from mapping.outputs.publish import write_layer_styles, write_qml
 from mapping.outputs.staticmaps import write_static_maps
 from mapping.outputs.styles import qml_style
@@ -29,6 +31,9 @@ GIS_LAYERS = {"candidate_clusters": "candidates_layer", "supported_clusters": "s
 
 def write_styles(run_dir: Path, built) -> dict[str, Path]:
     """Write ``<layer>.qml`` beside each ``<layer>.geojson`` and embed the styles in ``clusters.gpkg``.
+
+    The GeoPackage gets them twice: as each layer's default style (``layer_styles``) and inside its
+    stored QGIS project (:func:`mapping.outputs.gpkg.write_gpkg_project`), which adds the relation.
 
     Parameters
     ----------
@@ -46,6 +51,7 @@ def write_styles(run_dir: Path, built) -> dict[str, Path]:
     styles = {name: qml_style(getattr(built, attr), name) for name, attr in GIS_LAYERS.items()}
     out = {name: write_qml(run_dir / f"{name}.qml", qml) for name, qml in styles.items()}
     write_layer_styles(run_dir / "clusters.gpkg", styles)
+    write_gpkg_project(run_dir / "clusters.gpkg", styles)
     return out
 
 
