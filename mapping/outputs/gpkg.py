@@ -13,7 +13,7 @@ twice, once for each kind of client (neither reads the other's form):
 
 * **GDAL** (3.6 and later, hence ``ogr2ogr``, pyogrio and every GDAL-based client): the OGC Related
   Tables Extension (:func:`relate_pairs`): ``gpkgext_relations`` declares ``divergence`` -> ``divergence_pairs``
-  through the mapping table ``divergence_pairs_mapping`` (``base_id`` = the region's ``fid``,
+  through the attribute table ``divergence_pairs_mapping`` (``base_id`` = the region's ``fid``,
   ``related_id`` = the pair's ``fid``), which GDAL reports as a many-to-many relationship. It is not a
   SQLite ``FOREIGN KEY`` on ``region_code`` (which GDAL would report as one-to-many): the pairs of a
   region without a bundled boundary (e.g. RU-X-CR) have no ``divergence`` feature, and a key they break
@@ -138,8 +138,9 @@ def relate_pairs(path: Path) -> int:
     """Declare ``divergence`` -> ``divergence_pairs`` in the OGC Related Tables Extension (what GDAL reads).
 
     Adds ``gpkgext_relations`` (one ``attributes`` relation), the mapping table :data:`PAIRS_MAPPING`
-    filled from the ``region_code`` join, and their ``gpkg_extensions`` rows. The mapping table is not
-    registered in ``gpkg_contents``, so clients do not list it as a layer.
+    filled from the ``region_code`` join, and their ``gpkg_extensions`` rows. The mapping table is an
+    ordinary attribute table (``id`` key, registered in ``gpkg_contents``): GDAL 3.12 stops registering
+    new tables in a file whose relationship names an unregistered mapping table.
 
     Parameters
     ----------
@@ -158,13 +159,18 @@ def relate_pairs(path: Path) -> int:
                     "base_table_name TEXT NOT NULL, base_primary_column TEXT NOT NULL DEFAULT 'id', "
                     "related_table_name TEXT NOT NULL, related_primary_column TEXT NOT NULL DEFAULT 'id', "
                     "relation_name TEXT NOT NULL, mapping_table_name TEXT NOT NULL UNIQUE)")
-        con.execute(f'CREATE TABLE "{PAIRS_MAPPING}" (base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)')
+        con.execute(f'CREATE TABLE "{PAIRS_MAPPING}" (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+                    'base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)')
         n = con.execute(f'INSERT INTO "{PAIRS_MAPPING}" (base_id, related_id) SELECT d."{base_pk}", p."{pairs_pk}" '
                         f'FROM "{PAIRS_TABLE}" p JOIN divergence d ON d.region_code = p.region_code '
                         f'ORDER BY p."{pairs_pk}"').rowcount
         con.execute("INSERT INTO gpkgext_relations (base_table_name, base_primary_column, related_table_name, "
                     "related_primary_column, relation_name, mapping_table_name) VALUES (?, ?, ?, ?, ?, ?)",
                     ("divergence", base_pk, PAIRS_TABLE, pairs_pk, "attributes", PAIRS_MAPPING))
+        con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+                    "VALUES (?, 'attributes', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                    (PAIRS_MAPPING, PAIRS_MAPPING, "divergence fid (base_id) -> divergence_pairs fid (related_id), "
+                     "the region_code join (OGC Related Tables Extension)"))
         con.executemany("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
                         "VALUES (?, NULL, ?, ?, ?)", [(t, *_RTE) for t in ("gpkgext_relations", PAIRS_MAPPING)])
     return n
