@@ -11,20 +11,21 @@ UNSPLIT shapes: Chukotka is one polygon across 180 degrees, so there is no cut e
 is a non-spatial table joinable on ``region_code`` to the ``divergence`` layer. The join is ready-made
 twice, once for each kind of client (neither reads the other's form):
 
-* **GDAL** (3.6 and later, hence ``ogr2ogr``, pyogrio and every GDAL-based client): the OGC Related
-  Tables Extension (:func:`relate_pairs`): ``gpkgext_relations`` declares ``divergence`` -> ``divergence_pairs``
-  through the attribute table ``divergence_pairs_mapping`` (``base_id`` = the region's ``fid``,
-  ``related_id`` = the pair's ``fid``), which GDAL reports as a many-to-many relationship. It is not a
+* **GDAL** (read since 3.6 through its relationship API, e.g. ``GetRelationshipNames()``; 3.6's
+  ``ogrinfo`` does not print relationships): the OGC Related Tables Extension (:func:`relate_pairs`).
+  ``gpkgext_relations`` declares ``divergence`` -> ``divergence_pairs`` through the attribute table
+  ``divergence_pairs_mapping`` (``base_id`` = the region's ``fid``, ``related_id`` = the pair's ``fid``),
+  which GDAL reports as a many-to-many relationship. It is not a
   SQLite ``FOREIGN KEY`` on ``region_code`` (which GDAL would report as one-to-many): the pairs of a
   region without a bundled boundary (e.g. RU-X-CR) have no ``divergence`` feature, and a key they break
   makes the file fail the GeoPackage's ``PRAGMA foreign_key_check`` requirement; here they simply have
   no mapping row.
-* **QGIS** (3.22 does not read GDAL relationships): a QGIS project stored in the GeoPackage
+* **QGIS** (3.22 discovers neither form of GeoPackage relation by itself): a QGIS project stored in the GeoPackage
   (:func:`write_gpkg_project`, table ``qgis_projects``, the form QGIS itself writes with "Project >
   Save To > GeoPackage"): the four layers with their default styles and the relation
   ``divergence_pairs.region_code`` -> ``divergence.region_code``, so a region's form lists its pairs.
   Open it from the Browser (the GeoPackage's project entry) or "Project > Open From > GeoPackage".
-  Its layers point at ``./clusters.gpkg``: the file can move with its folder but keeps its name.
+  Its layers point at ``./clusters.gpkg``: the file can move, alone or with its folder, but keeps its name.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ GPKG_LAYERS = {"candidate_clusters": "candidates_layer", "supported_clusters": "
                "divergence": "divergence_layer"}
 #: The non-spatial per-pair table.
 PAIRS_TABLE = "divergence_pairs"
-#: Related Tables Extension mapping table: ``divergence`` fid (``base_id``) -> ``divergence_pairs`` fid (``related_id``).
+#: Related Tables Extension mapping table: ``divergence`` fid (``base_id``) -> pair fid (``related_id``).
 PAIRS_MAPPING = "divergence_pairs_mapping"
 #: Name of the QGIS project stored in ``qgis_projects``, and the id of its relation.
 PROJECT_NAME = "clusters"
@@ -189,8 +190,8 @@ def _layer_id(name: str) -> str:
 
 def _project_xml(gpkg: str, styles: dict[str, str], tables: dict[str, tuple], title: str) -> bytes:
     """The ``.qgs`` document: layers (relative to the GeoPackage), styles, relation, CRS and extent."""
-    wkt = next(t[1] for t in tables.values() if t[1])
-    boxes = [t[2] for t in tables.values() if t[2] and None not in t[2]]
+    wkt = tables["divergence"][1]  # every layer is in the run's one CRS
+    boxes = [t[2] for t in tables.values() if None not in t[2]] or [(-1e6, -1e6, 1e6, 1e6)]  # all layers empty
     box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
     root = ET.Element("qgis", projectname=title, version=_QGIS_VERSION)
     ET.SubElement(root, "homePath", path="")
@@ -229,8 +230,8 @@ def _project_xml(gpkg: str, styles: dict[str, str], tables: dict[str, tuple], ti
     ET.SubElement(canvas, "destinationsrs").append(_srs(wkt))
     root.append(layers)
     relation = ET.SubElement(ET.SubElement(root, "relations"), "relation", id=PAIRS_RELATION,
-                             name="Pairs of the region", referencingLayer=ids[PAIRS_TABLE], referencedLayer=ids["divergence"],
-                             strength="Association")
+                             name="Pairs of the region", referencingLayer=ids[PAIRS_TABLE],
+                             referencedLayer=ids["divergence"], strength="Association")
     ET.SubElement(relation, "fieldRef", referencingField="region_code", referencedField="region_code")
     view = ET.SubElement(root, "ProjectViewSettings", UseProjectScales="0")
     ET.SubElement(view, "Scales")

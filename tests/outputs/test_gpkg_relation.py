@@ -166,15 +166,19 @@ _QGIS_PROJECT = r"""
 import json, os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from qgis.core import QgsApplication, QgsProject
-app = QgsApplication([], False); app.initQgis()
+from qgis.gui import QgsMapCanvas
+app = QgsApplication([], True); app.initQgis()
+canvas = QgsMapCanvas()  # reads the project's view, as the QGIS window does
 project = QgsProject.instance()
 ok = project.read(f"geopackage:{sys.argv[1]}?projectName=clusters")
-out = {"ok": ok, "crs_valid": project.crs().isValid(), "layers": {},
+box = lambda e: [e.xMinimum(), e.yMinimum(), e.xMaximum(), e.yMaximum()]
+out = {"ok": ok, "crs_valid": project.crs().isValid(), "layers": {}, "canvas": box(canvas.extent()),
        "order": [n.name() for n in project.layerTreeRoot().findLayers()]}
 for lyr in project.mapLayers().values():
     r = lyr.renderer()
     out["layers"][lyr.name()] = {
         "valid": lyr.isValid(), "n": lyr.featureCount(), "source": lyr.source(), "renderer": r.type() if r else None,
+        "extent": box(lyr.extent()), "display": lyr.displayExpression(),
         "attr": r.classAttribute() if r and r.type() == "categorizedSymbol" else None,
         "cats": {c.value(): c.symbol().color().name() for c in r.categories()}
         if r and r.type() == "categorizedSymbol" else {}}
@@ -213,6 +217,10 @@ def test_qgis_opens_the_stored_project_with_the_relation(run_dir, tmp_path):
         (run_dir / "divergence.geojson").read_text(encoding="utf-8"))["features"]}
     div = out["layers"]["divergence"]
     assert div["attr"] == "status_mix" and div["cats"] == {m: MIX_COLOURS[m].lower() for m in present}
+    (x0, y0, x1, y1), (a0, b0, a1, b1) = out["canvas"], div["extent"]
+    m = 1.0  # metres: the canvas keeps the window's aspect ratio, and its numbers their rounding
+    assert x0 <= a0 + m and y0 <= b0 + m and x1 >= a1 - m and y1 >= b1 - m, "the project opens on the whole country"
+    assert out["layers"]["divergence_pairs"]["display"] == "concat(\"activity_code\", ': ', \"status\")"
     assert out["relations"] == [{"valid": True, "referencing": "divergence_pairs", "referenced": "divergence",
                                  "fields": {"region_code": "region_code"}}]
     per_region = Counter(p["region_code"] for p in pairs)
