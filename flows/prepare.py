@@ -17,6 +17,8 @@ has started (see ``benchmarks/bench_fail_fast.py``). In order:
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,15 +119,18 @@ def _read_inputs(cfg: RunConfig):
     from mapping import cache
 
     plan = cache.plan_refresh(cfg)
+    read = {}
     if not cache.has_entry(plan, "load_inputs"):
         from mapping.ingest.read import read_input  # light import: a bad file fails before the pipeline's
 
         for inp in plan.config.inputs:
             if inp.format != "firms":
-                read_input(inp, plan.config.geodata)
+                read[inp.model_dump_json()] = read_input(inp, plan.config.geodata)
     from mapping import pipeline
 
-    inputs, _ = cache.run_stage(plan, "load_inputs", pipeline.load_inputs, plan.config, on_hit=cache.restamp_inputs)
+    # The files just read are handed over, not read a second time.
+    inputs, _ = cache.run_stage(plan, "load_inputs", functools.partial(pipeline.load_inputs, pre_read=read),
+                                plan.config, on_hit=cache.restamp_inputs)
     return plan, inputs
 
 

@@ -173,6 +173,10 @@ class SpecialisationSection(_Frozen):
     combine: str | None = None
     #: Classification level the candidates and divergence are computed at.
     level: str = "section"
+    #: Levels whose LQs are computed and published in location_quotients.csv (default: every level of
+    #: the inputs). Levels read but not listed still bound their children's suppressed cells, e.g. the
+    #: US run reads NAICS 3- to 5-digit files only for that and computes LQs at 6 digits.
+    lq_levels: tuple[str, ...] | None = None
     #: The "national" reference of the LQ: "all" the regions of the run (one country, or the pooled
     #: countries of a multi-country run) or each region's own "country" (registry column ``country``).
     reference: Literal["all", "country"] = "all"
@@ -218,6 +222,8 @@ class SpecialisationSection(_Frozen):
     def _combine_names_indicators(self):
         if self.combine is not None:
             _check_rule(self.combine, self.indicators)
+        if self.lq_levels is not None and self.level not in self.lq_levels:
+            raise ValueError(f"lq_levels {list(self.lq_levels)} must include the analysis level {self.level!r}")
         return self
 
 
@@ -331,8 +337,12 @@ class MapsSection(_Frozen):
     tiles: str | None = None
     #: Attribution the tile provider requires (needed with ``tiles``).
     tiles_attribution: str | None = None
-    #: Web-map simplification tolerance in degrees (the GeoJSON/GeoPackage keep full detail).
+    #: Web-map simplification tolerance in degrees.
     simplify_deg: float = Field(default=0.02, ge=0, le=1)
+    #: Simplification tolerance of the published layers (GeoJSON, GeoPackage), in degrees (~2 km north-south
+    #: at 0.02), applied to the region outlines together so shared borders stay shared; islets smaller than a
+    #: tolerance-sized square are left out (each region keeps its largest part). 0 = the boundary file's detail.
+    layer_simplify_deg: float = Field(default=0.02, ge=0, le=1)
     #: Projected CRS of the static maps and of ``clusters.gpkg`` (``EPSG:3576``, a PROJ string, WKT); empty =
     #: an Albers equal-area projection for the country (RU, US) or centred on the data (mapping/geo/cartography.py).
     projection: str | None = None

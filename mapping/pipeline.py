@@ -43,6 +43,7 @@ from mapping.ledger import FileLedger
 from mapping.outputs.deliverables import write_deliverables
 from mapping.outputs.gpkg import choose_layer_crs, write_clusters_gpkg
 from mapping.outputs.publish import (
+    link_or_copy,
     publish_latest,
     software_versions,
     write_csv,
@@ -77,8 +78,16 @@ class Inputs:
     started: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
 
-def load_inputs(config: RunConfig) -> Inputs:
+def load_inputs(config: RunConfig, pre_read: dict | None = None) -> Inputs:
     """Read every configured input, validate it and keep one non-overlapping set of units.
+
+    Parameters
+    ----------
+    config : RunConfig
+    pre_read : dict, optional
+        ``InputFile.model_dump_json()`` -> :class:`mapping.ingest.read.InputRead` of inputs already read
+        in this process (the command line reads them before Prefect starts, to fail fast); they are
+        used instead of reading the files again.
 
     Returns
     -------
@@ -105,7 +114,8 @@ def load_inputs(config: RunConfig) -> Inputs:
 
             got = read_firms(inp, config.geodata)
         else:
-            got = read_input(inp, config.geodata)  # any published layout -> tidy rows + ledger (mapping/ingest/read.py)
+            got = (pre_read or {}).pop(inp.model_dump_json(), None) or read_input(inp, config.geodata)
+            # read_input: any published layout -> tidy rows + ledger (mapping/ingest/read.py)
         label = str(inp.path) + (f" [sheet {inp.sheet}]" if inp.sheet else "")
         if label in ledgers and inp.indicator:  # one folder read for several indicators (e.g. CBP)
             label += f" [{inp.indicator}]"
@@ -460,7 +470,8 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
 
         candidates, groups = with_trade_class(candidates, groups, _trade_table(analysis, config))
     built = layers.build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status,
-                                supported, matrix)
+                                supported, matrix,
+                                simplify_deg=config.maps.layer_simplify_deg if config is not None else 0.0)
     laps(f"layers ({len(built.divergence_layer)} regions, {len(built.candidates_layer)} candidates)")
     built.headline["robustness"] = robustness_summary(analysis, groups, candidates, pairs_status, spatial)
     built.headline["statistics"] = statistics_summary(analysis, pairs_status, spatial, config) if config else {}
@@ -468,11 +479,15 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
     counts: dict[str, int] = {}
     counts["location_quotients.csv"] = write_csv(lq_out, tmp / "location_quotients.csv")
     counts["activity_groups.csv"] = write_csv(built.activity_groups[ACTIVITY_GROUP_COLUMNS], tmp / "activity_groups.csv")
-    counts["relatedness.csv"] = write_csv(matrix.reset_index(), tmp / "relatedness.csv")
+    # Four decimals: a relatedness score is a correlation or a rank-scaled weight; more digits are noise
+    # (and a 1,000-activity matrix is 1 M cells).
+    counts["relatedness.csv"] = write_csv(matrix.round(4).reset_index(), tmp / "relatedness.csv")
     counts["candidate_clusters.csv"] = write_csv(built.candidates_table[CANDIDATE_COLUMNS], tmp / "candidate_clusters.csv")
-    counts["divergence.csv"] = write_csv(built.divergence_table[DIVERGENCE_COLUMNS], tmp / "divergence.csv")
     # Contract version 2: the pairs behind divergence.geojson (one feature per region), joinable on region_code.
     counts["divergence_pairs.csv"] = write_csv(built.divergence_pairs[DIVERGENCE_COLUMNS], tmp / "divergence_pairs.csv")
+    # divergence.csv, the version-1 name of the same table, is kept for its readers: the same file, stored once.
+    link_or_copy(tmp / "divergence_pairs.csv", tmp / "divergence.csv")
+    counts["divergence.csv"] = counts["divergence_pairs.csv"]
     counts["supported_clusters.csv"] = write_csv(built.supported_table[SUPPORTED_COLUMNS], tmp / "supported_clusters.csv")
     laps(f"CSV tables ({counts['location_quotients.csv']} LQ rows)")
     gj = {"candidate_clusters": built.candidates_layer, "supported_clusters": built.supported_layer,

@@ -155,6 +155,9 @@ def location_quotient_table(tidy: pd.DataFrame, settings, *, activities: pd.Data
                                             activities=activities, known_totals=known_totals,
                                             known_tolerance=s.known_totals_tolerance, range_point=s.range_point)
     info["known_totals"] = [str(p) for p in s.known_totals]
+    lq_levels = getattr(s, "lq_levels", None)
+    if lq_levels:  # the other levels have done their part: bounding their children's suppressed cells
+        cells = cells.loc[cells["level"].isin({*lq_levels, "total"})].reset_index(drop=True)
     lq = location_quotients(cells, threshold=s.threshold, min_share_of_national=s.min_share_of_national,
                             min_value=s.min_value, published_totals=tuple(s.exact_totals))
     lq = uncertainty.lq_bounds(lq)

@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from mapping.errors import MappingError
 
-__all__ = ["reference_longitude", "unwrap_antimeridian", "simplify_for_web", "map_projection", "bulk_extent",
+__all__ = ["reference_longitude", "unwrap_antimeridian", "simplify_for_web", "simplify_coverage", "map_projection", "bulk_extent",
            "COUNTRY_PROJECTIONS", "COUNTRY_CRS_NAMES", "layer_crs"]
 
 #: Equal-area conic projections centred on each country (PROJ strings).
@@ -228,6 +228,45 @@ def simplify_for_web(gdf: gpd.GeoDataFrame, *, tolerance_deg: float = 0.02, deci
             simple[bad] = [_polygonal(g) for g in shapely.make_valid(simple[bad])]
     out["geometry"] = simple
     return out.set_geometry("geometry")
+
+
+def simplify_coverage(geoms: gpd.GeoSeries, *, tolerance_deg: float) -> gpd.GeoSeries:
+    """Simplify region outlines for the published overview layers, keeping shared borders shared.
+
+    Parameters
+    ----------
+    geoms : geopandas.GeoSeries
+        Region polygons, EPSG:4326 (longitude/latitude, degrees), unsplit or split at 180 degrees.
+    tolerance_deg : float
+        Simplification tolerance in degrees (0 returns ``geoms`` unchanged). Polygon parts smaller
+        than a tolerance-sized square (``tolerance_deg ** 2`` square degrees) are left out, except
+        each region's largest part: islets that no overview map shows but every candidate that
+        contains the region would repeat.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        Same index and CRS, valid polygonal geometries. When the regions form a coverage (they tile
+        without overlaps, as the bundled RU and US boundaries do) they are simplified together
+        (``shapely.coverage_simplify``), so neighbours keep one common border and unions of
+        neighbours show no slivers; otherwise each is simplified on its own, preserving topology.
+    """
+    _check_4326(gpd.GeoDataFrame(geometry=geoms), "simplify_coverage")
+    if tolerance_deg < 0:
+        raise MappingError(f"simplify_coverage: tolerance_deg must be >= 0, got {tolerance_deg}")
+    if not tolerance_deg or not len(geoms):
+        return geoms
+    arr = np.array([_drop_small_parts(g, tolerance_deg ** 2) for g in geoms.to_numpy()], dtype=object)
+    if bool(shapely.coverage_is_valid(arr)):
+        simple = shapely.coverage_simplify(arr, tolerance_deg)
+    else:
+        simple = shapely.simplify(arr, tolerance_deg, preserve_topology=True)
+    empty = shapely.is_empty(simple)
+    simple[empty] = arr[empty]
+    bad = ~shapely.is_valid(simple)
+    if bad.any():
+        simple[bad] = [_polygonal(g) for g in shapely.make_valid(simple[bad])]
+    return gpd.GeoSeries(simple, index=geoms.index, crs=geoms.crs)
 
 
 def map_projection(country: str | None, ref_lon: float, bounds: tuple[float, float, float, float]) -> pyproj.CRS:

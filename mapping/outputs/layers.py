@@ -9,6 +9,7 @@ import pandas as pd
 import shapely
 
 from mapping.geo import boundaries as bnd
+from mapping.geo.cartography import simplify_coverage
 from mapping.outputs.styles import add_simplestyle, group_name
 from mapping.schema import STATUSES
 
@@ -82,19 +83,21 @@ class _Geometries:
 
 
 def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status, supported,
-                 matrix) -> Built:
+                 matrix, *, simplify_deg: float = 0.0) -> Built:
     """Build the contract's tables and layers from the stage results.
 
     Layers are in EPSG:4326, RFC 7946 form (split at 180 degrees, CCW, 6 decimals). Rows whose
     regions have no bundled geometry stay in the tables (``has_geometry`` false) and are left
-    out of the layers only.
+    out of the layers only. ``simplify_deg`` (degrees; ``[maps] layer_simplify_deg``) simplifies
+    the region outlines once, together, before any union
+    (:func:`mapping.geo.cartography.simplify_coverage`); 0 keeps the boundary file's detail.
     """
     r = inputs.regions.set_index("region_code")
     name_ru, name_en = r["name_ru"].to_dict(), r["name_en"].to_dict()
     fd = r["federal_district"].fillna("").to_dict()
     acts = inputs.activities.loc[inputs.activities["classification"] == analysis.classification].set_index("code")
     act_ru, act_en = acts["name_ru"].to_dict(), acts["name_en"].to_dict()
-    geoms = geography.units.set_index("region_code").geometry
+    geoms = simplify_coverage(geography.units.set_index("region_code").geometry, tolerance_deg=simplify_deg)
     has_geom = set(geoms.index)
 
     # Activity groups with names and the relatedness evidence.

@@ -19,7 +19,7 @@ import pyogrio
 
 from mapping.hashing import sha256_file
 
-__all__ = ["new_run_id", "write_geojson", "write_geopackage", "write_layer_styles", "write_qml", "write_csv",
+__all__ = ["new_run_id", "link_or_copy", "write_geojson", "write_geopackage", "write_layer_styles", "write_qml", "write_csv",
            "write_manifest", "publish_latest", "software_versions"]
 
 _PACKAGES = ("clustermap", "pandas", "numpy", "geopandas", "shapely", "pyogrio", "scikit-learn", "prefect",
@@ -228,3 +228,12 @@ def publish_latest(run_dir: Path, output_root: Path) -> Path:
         shutil.move(str(latest), str(output_root / f"latest-replaced-{run_dir.name}"))
     os.replace(tmp, latest)
     return latest
+
+
+def link_or_copy(src: Path, dst: Path) -> Path:
+    """Make ``dst`` the same file as ``src``: a hard link (stored once), or a copy where links fail."""
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not supported
+        shutil.copy2(src, dst)
+    return Path(dst)

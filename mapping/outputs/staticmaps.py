@@ -12,6 +12,7 @@ Figures use matplotlib's object API (no pyplot state), so they can be drawn from
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import geopandas as gpd
@@ -271,7 +272,7 @@ def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background
     fig.text(0.01, 1 - 0.5 / height, f"Projection: {frame.projection_name}", fontsize=7.5, color="#555555",
              ha="left", va="top")
     _footer(fig, " ".join(t for t in (note, frame.far_note) if t))
-    fig.savefig(path, dpi=_DPI, bbox_inches="tight", facecolor="white")
+    _save_png(fig, path)
     return Path(path)
 
 
@@ -329,8 +330,21 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     far = (" Outside the main extent (see the insets of divergence.png): " + ", ".join(frame.far_names) + "."
            if frame.far_names else "")
     _footer(fig, note + far)
-    fig.savefig(path, dpi=_DPI, bbox_inches="tight", facecolor="white")
+    _save_png(fig, path)
     return Path(path)
+
+
+def _save_png(fig: Figure, path: Path) -> None:
+    """Save as a 256-colour palette PNG: the maps are flat fills, so it looks the same at a third of the
+    size (a 37-group US candidate map: 1.8 -> 0.44 MB), and report.html embeds each map once more."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
+    buf.seek(0)
+    with Image.open(buf) as im:
+        pal = im.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        pal.save(path, format="PNG", optimize=True)
 
 
 def write_static_maps(out_dir: Path, candidates: gpd.GeoDataFrame, divergence: gpd.GeoDataFrame, **kwargs

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -165,23 +166,52 @@ def _divergence_features(div: gpd.GeoDataFrame, pairs: pd.DataFrame | None) -> g
                             geometry=div.geometry.to_numpy(), crs=div.crs)
 
 
-def _regions_as_parts(cand: gpd.GeoDataFrame, background: gpd.GeoDataFrame | None, prep) -> gpd.GeoDataFrame:
+def _regions_as_parts(cand: gpd.GeoDataFrame, shapes: gpd.GeoSeries | None, prep) -> gpd.GeoDataFrame:
     """Candidates drawn from their regions' prepared shapes (each region simplified once), not their unions.
 
     A candidate's union can span most of a country and candidates repeat regions: simplifying every
     union is most of a large run's web-map time. Leaflet draws a MultiPolygon of the regions the same,
-    with the internal borders visible. Falls back to the candidates' own geometry without ``region_codes``.
+    with the internal borders visible. Column ``_regions`` names the regions whose shapes the page
+    holds once (:data:`_EXPAND_JS`). Falls back to the candidates' own geometry without ``region_codes``.
     """
-    if background is None or "region_code" not in background.columns or "region_codes" not in cand.columns:
-        return prep(cand)
-    shapes = prep(background.to_crs(4326)[["region_code", "geometry"]]).set_index("region_code").geometry
-    geoms = []
+    if shapes is None or "region_codes" not in cand.columns:
+        return prep(cand).assign(_regions="")
+    geoms, refs = [], []
     for codes, own in zip(cand["region_codes"], cand.geometry):
-        parts = [p for c in str(codes).split(";") if c in shapes.index for p in shapely.get_parts(shapes[c])]
+        have = [c for c in str(codes).split(";") if c in shapes.index]
+        parts = [p for c in have for p in shapely.get_parts(shapes[c])]
         geoms.append(shapely.MultiPolygon(parts) if parts else own)
+        refs.append(";".join(have))
     out = cand.copy()
     out["geometry"] = geoms
+    out["_regions"] = refs
     return out.set_geometry("geometry")
+
+
+#: Run before any layer is added: a feature with a null geometry and a ``_regions`` property gets the
+#: MultiPolygon of those regions' shapes from ``CM_REGIONS`` (written once in the page), so a region
+#: shared by many candidates is not repeated in every one (a US map: 8.6 -> ~3 MB).
+_EXPAND_JS = """
+(function () {
+  function expand(f) {
+    if (!f || f.type !== "Feature" || f.geometry || !f.properties || !f.properties._regions) return f;
+    var polys = [];
+    f.properties._regions.split(";").forEach(function (c) {
+      var g = CM_REGIONS[c];
+      if (!g) return;
+      polys = polys.concat(g.type === "Polygon" ? [g.coordinates] : g.coordinates);
+    });
+    f.geometry = {type: "MultiPolygon", coordinates: polys};
+    return f;
+  }
+  var addData = L.GeoJSON.prototype.addData;
+  L.GeoJSON.prototype.addData = function (data) {
+    if (data && data.type === "FeatureCollection" && data.features) data.features.forEach(expand);
+    else expand(data);
+    return addData.call(this, data);
+  };
+})();
+"""
 
 
 def _candidate_features(cand: gpd.GeoDataFrame, supported_names: dict[str, str]) -> gpd.GeoDataFrame:
@@ -202,7 +232,8 @@ def _candidate_features(cand: gpd.GeoDataFrame, supported_names: dict[str, str])
                     f"({_e(r['n_regions'])} region(s))")
     return gpd.GeoDataFrame({"id": cand["candidate_id"].astype(str).to_numpy(), "popup": popups, "tooltip": tips,
                              "fill": cand["group_id"].map(lambda g: colours.get(g, NO_GROUP_COLOUR)).to_numpy(),
-                             "stroke": OUTLINE_COLOUR}, geometry=cand.geometry.to_numpy(), crs=cand.crs)
+                             "stroke": OUTLINE_COLOUR, "_regions": cand["_regions"].to_numpy()},
+                            geometry=cand.geometry.to_numpy(), crs=cand.crs)
 
 
 def _supported_features(sup: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -300,8 +331,11 @@ def _geojson_dict(gdf: gpd.GeoDataFrame) -> dict:
     feats = []
     for rec, geom in zip(gdf.drop(columns="geometry").to_dict("records"), gdf.geometry):
         fid = rec.pop("id")
+        if not rec.get("_regions", True):
+            rec.pop("_regions")
+        # With ``_regions`` the page builds the geometry from CM_REGIONS (_EXPAND_JS).
         feats.append({"type": "Feature", "id": fid, "properties": rec,
-                      "geometry": shapely.geometry.mapping(geom)})
+                      "geometry": None if rec.get("_regions") else shapely.geometry.mapping(geom)})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -368,8 +402,11 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
         return simplify_for_web(unwrap_antimeridian(gdf, ref), tolerance_deg=simplify_deg,
                                 min_part_area=simplify_deg ** 2 or None)
 
+    shapes = None
+    if background is not None and "region_code" in background.columns and len(background):
+        shapes = prep(background.to_crs(4326)[["region_code", "geometry"]]).set_index("region_code").geometry
     sup_names = dict(zip(supported["cluster_id"], supported["name_en"]))
-    layers = {"candidate_clusters": _candidate_features(_regions_as_parts(candidates, background, prep), sup_names),
+    layers = {"candidate_clusters": _candidate_features(_regions_as_parts(candidates, shapes, prep), sup_names),
               "supported_clusters": _supported_features(prep(supported)),
               "divergence": _divergence_features(prep(divergence), pairs)}
 
@@ -381,6 +418,11 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
     root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
     root.header.add_child(Element(f"<style>{_CSS}</style>"), name="clustermap_css")
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    if shapes is not None:  # each region's shape once; candidate features refer to them (_EXPAND_JS)
+        regions = {str(c): shapely.geometry.mapping(g) for c, g in shapes.items() if g is not None}
+        data = json.dumps(regions, separators=(",", ":")).replace("</", "<\\/")  # never ends the script
+        root.header.add_child(Element(f"<script>var CM_REGIONS = {data};{_EXPAND_JS}</script>"),
+                              name="clustermap_regions")
     if tiles:
         folium.TileLayer(tiles=tiles, attr=html.escape(tiles_attribution or ""), name="Base map",
                          overlay=False, control=True).add_to(m)

@@ -111,7 +111,8 @@ def _files(path: Path, levels: tuple[str, ...]) -> tuple[list[Path], int]:
 
 
 def read_cbp(path: str | Path, *, indicator: str = "employment", columns: dict[str, str] | None = None,
-             levels: tuple[str, ...] = (), unit: str | None = None) -> tuple[pd.DataFrame, dict]:
+             levels: tuple[str, ...] = (), unit: str | None = None,
+             years: tuple[int, ...] = ()) -> tuple[pd.DataFrame, dict]:
     """Read CBP state files into cells (region label = FIPS state code).
 
     Parameters
@@ -128,6 +129,10 @@ def read_cbp(path: str | Path, *, indicator: str = "employment", columns: dict[s
         NAICS levels to read (``naics2`` ... ``naics6``, ``total``); files of other levels are not opened.
     unit : str, optional
         Unit of the value column when the indicator is not one of :data:`CBP_INDICATORS`.
+    years : tuple of int
+        Years to keep (default: all). Rows of other years are counted in ``meta["drops"]`` under the
+        same reason the common finishing step uses, not turned into cells: each file holds every year
+        (2000-2011), so a one-year run would otherwise build twelve times the rows it uses.
 
     Returns
     -------
@@ -156,8 +161,18 @@ def read_cbp(path: str | Path, *, indicator: str = "employment", columns: dict[s
     files, skipped = _files(path, levels)
     cols: dict[str, list] = {k: [] for k in ("region_label", "activity_code", "level", "year", "value",
                                              "value_low", "value_high", "flag", "source_row", "source_file")}
+    keep = frozenset(int(y) for y in years)
+    seen: set[int] = set()
+    other = 0
     for f in files:
-        _read_one(f, roles, region_col, year_col, cols)
+        other += _read_one(f, roles, region_col, year_col, cols, keep, seen)
+    drops = {}
+    if keep:
+        missing = sorted(keep - seen)
+        if missing and seen:
+            raise MappingError(f"{path}: year(s) {missing} not in the file (it has {min(seen)}-{max(seen)})")
+        if other:
+            drops[f"year not selected (years = {list(years)})"] = other
     years = np.asarray(cols["year"], dtype=int)
     cls = {y: naics_classification(int(y)) for y in set(cols["year"])}
     cells = pd.DataFrame({
@@ -173,12 +188,17 @@ def read_cbp(path: str | Path, *, indicator: str = "employment", columns: dict[s
              f"indicator {indicator} from column {roles['value']!r}"
              + (f"; size-class letters in {roles['range']!r} read as ranges (value empty, bounds in "
                 f"value_low/value_high)" if roles.get("range") else "")]
-    return cells, {"unit": unit_text, "files": files, "files_skipped_by_level": skipped, "drops": {},
+    return cells, {"unit": unit_text, "files": files, "files_skipped_by_level": skipped, "drops": drops,
                    "layout": {}, "notes": notes}
 
 
-def _read_one(f: Path, roles: dict[str, str], region_col: str, year_col: str, out: dict[str, list]) -> None:
-    """Append the cells of one CBP file to ``out`` (plain csv: pandas per small file is ~20x slower)."""
+def _read_one(f: Path, roles: dict[str, str], region_col: str, year_col: str, out: dict[str, list],
+              keep: frozenset[int] = frozenset(), seen: set[int] | None = None) -> int:
+    """Append the cells of one CBP file to ``out`` (plain csv: pandas per small file is ~20x slower).
+
+    Rows whose year is not in ``keep`` (when given) are counted, not appended; every year met is
+    added to ``seen``. Returns the number of rows left out for their year.
+    """
     try:
         with open(f, encoding="utf-8", newline="") as fh:
             rows = list(csv.reader(fh))
@@ -199,6 +219,7 @@ def _read_one(f: Path, roles: dict[str, str], region_col: str, year_col: str, ou
     code = naics_code_from_cbp(f.stem)
     level = naics_level(code)
     bad_year, bad_value, bad_letter = [], [], []
+    other = 0
     for line, rec in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in rec):
             continue
@@ -208,6 +229,13 @@ def _read_one(f: Path, roles: dict[str, str], region_col: str, year_col: str, ou
         if not y.isdigit():
             bad_year.append(f"line {line}: {rec[yi]!r}")
             continue
+        if keep:
+            year = int(y)
+            if seen is not None:
+                seen.add(year)
+            if year not in keep:
+                other += 1
+                continue
         raw = rec[vi].strip()
         try:
             v = float(raw)
@@ -242,11 +270,12 @@ def _read_one(f: Path, roles: dict[str, str], region_col: str, year_col: str, ou
                             roles.get("range"))):
         if bad:
             raise MappingError(f"{f}: column {col!r}: {what}: " + format_items(bad))
+    return other
 
 
 def _read_cbp(path: Path, inp: InputFile, regs: _Registries) -> _Cells:
     cells, meta = read_cbp(path, indicator=inp.indicator or "employment", columns=dict(inp.columns),
-                           levels=tuple(inp.levels), unit=None)
+                           levels=tuple(inp.levels), unit=None, years=tuple(inp.years or ()))
     cells["_raw"] = ""
     return _Cells(cells, inp.indicator or "employment", meta["unit"], "cbp", meta["notes"], meta["drops"],
                   meta["layout"], row_unit="row", source_name=path.name, default_classification="NAICS2007")
