@@ -178,3 +178,35 @@ def test_poisson_interval_for_small_counts_hand_computed():
     big = poisson_lq_interval(t.assign(value=4000.0, region_total=10000.0, national_value=40000.0,
                                        national_total=400000.0), indicators=("establishments",))
     assert big["lq_ci_high"].iloc[0] / big["lq_ci_low"].iloc[0] < 1.1  # large counts: narrow
+
+
+def test_lq_levels_keep_the_coarser_level_as_a_bound_only():
+    """[specialisation] lq_levels: LQs at the listed levels, the same values as without the option."""
+    from mapping.analysis.location_quotient import location_quotient_table
+    from mapping.config import SpecialisationSection
+
+    acts = pd.DataFrame({"classification": "X", "code": ["P", "p1", "p2", "Q", "q1"],
+                         "parent_code": ["", "P", "P", "", "Q"]})
+    six = {("a", "p1"): None, ("a", "p2"): 70.0, ("a", "q1"): 40.0,
+           ("b", "p1"): 20.0, ("b", "p2"): 10.0, ("b", "q1"): 90.0}
+    five = {("a", "P"): 100.0, ("a", "Q"): 40.0, ("b", "P"): 30.0, ("b", "Q"): 90.0}
+    t = pd.concat([_t(six, level="naics6"), _t(five, level="naics5")], ignore_index=True)
+    s = SpecialisationSection(indicators=("employment",), level="naics6", min_share_of_national=0.0,
+                              min_value=0.0, count_indicators=())
+    every, _ = location_quotient_table(t, s, activities=acts)
+    only, _ = location_quotient_table(t, s.model_copy(update={"lq_levels": ("naics6",)}), activities=acts)
+    assert set(every["level"]) == {"naics5", "naics6"} and set(only["level"]) == {"naics6"}
+    key = ["region_code", "activity_code"]
+    a = every.loc[every["level"] == "naics6"].sort_values(key).reset_index(drop=True)
+    b = only.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[b.columns], b)
+    # The 5-digit parent still bounds the withheld 6-digit cell: a's p1 lies in [0, 30].
+    p1 = b.set_index(key).loc[("a", "p1")]
+    assert (p1["value_low"], p1["value_high"]) == pytest.approx((0.0, 30.0))
+
+
+def test_lq_levels_must_include_the_analysis_level():
+    from mapping.config import SpecialisationSection
+
+    with pytest.raises(ValueError, match="must include the analysis level"):
+        SpecialisationSection(level="naics6", lq_levels=("naics5",))

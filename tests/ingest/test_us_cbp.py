@@ -156,3 +156,28 @@ def test_alaska_and_hawaii_are_islands_for_local_moran(us_run):
     assert hh_raw > 100 and us_run["ev"].summary["hh_unadjusted"] == hh_raw
     hh = t.loc[t["hotspot"] == "HH"]
     assert 0 < len(hh) < hh_raw and (hh["local_moran_q"] < 0.05).all()
+
+
+def test_lqs_at_six_digits_and_other_years_counted_not_built(us_run):
+    # lq_levels = ["naics6"]: the 3- to 5-digit files only bound withheld cells; no LQ rows of theirs.
+    lq = us_run["analysis"].lq
+    assert set(lq["level"]) == {"naics6"}
+    assert lq["lq_low"].notna().all()  # every 6-digit cell bounded, withheld ones through their parents
+    # The files hold 2000-2011; rows of the other years are dropped with a reason at reading, per file.
+    for led in us_run["inputs"].ledgers:
+        reason = "year not selected (years = [2011])"
+        assert led.dropped.get(reason, 0) > 10 * led.rows_used, led.dropped
+
+
+def test_cbp_year_missing_from_the_files_is_named(shared, tmp_path):
+    from mapping.errors import MappingError
+    from mapping.ingest.layouts.cbp import read_cbp
+
+    src = shared / "data" / "us" / "cbp_state_naics_2000_2011_wilson428" / "fips" / "212111.csv"
+    if not src.is_file():
+        pytest.skip("../shared/data/us CBP files not found")
+    (tmp_path / "212111.csv").write_bytes(src.read_bytes())
+    cells, meta = read_cbp(tmp_path, years=(2011,))
+    assert set(cells["year"]) == {2011} and sum(meta["drops"].values()) > 0
+    with pytest.raises(MappingError, match=r"year\(s\) \[2015\] not in the file \(it has 2000-2011\)"):
+        read_cbp(tmp_path, years=(2015,))

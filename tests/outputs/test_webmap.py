@@ -72,6 +72,24 @@ def test_webmap_counts_match_the_layers(run, layers, tmp_path):
     assert counts == expected_counts(run, layers)
 
 
+def test_each_region_shape_is_in_the_page_once(run, layers, tmp_path):
+    """Candidates refer to their regions' shapes (CM_REGIONS) instead of repeating them."""
+    import json
+
+    cand = layers[0]
+    write_webmap(tmp_path / "map.html", *layers, background=run.geography.units)
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    m = re.search(r"var CM_REGIONS = (\{.*?\});", page)
+    assert m, "the page holds the regions' shapes once"
+    shapes = json.loads(m.group(1))
+    assert set(shapes) == set(run.geography.units["region_code"])
+    refs = re.findall(r'"_regions": "([^"]*)"', page)
+    assert len(refs) == len(cand)  # every candidate feature refers to its regions, none carries coordinates
+    assert sorted(refs) == sorted(cand["region_codes"])
+    assert len(re.findall(r'"geometry": null', page)) == len(cand)
+    # The browser test (test_map_renders_in_chromium) checks that Leaflet draws every candidate from them.
+
+
 def _evil_layers(layers):
     cand, sup, div = (g.head(3).copy() for g in layers)
     cand["region_names"] = EVIL + ";" + EVIL

@@ -159,6 +159,16 @@ def test_gva_value_is_share_times_grp_from_the_original_workbooks(default_run, s
     assert len(got) == 1 and got.iloc[0] == pytest.approx(share * grp / 100, rel=1e-5)
 
 
+def test_divergence_csv_is_the_pairs_table_stored_once(default_run):
+    out, _ = default_run
+    latest = out / "latest"
+    # The version-1 name of the pair table: the same file (a hard link), or a copy where links fail.
+    assert (latest / "divergence.csv").read_bytes() == (latest / "divergence_pairs.csv").read_bytes()
+    manifest = json.loads((latest / "manifest.json").read_text())
+    sha = {f["file"]: f["sha256"] for f in manifest["outputs"]}
+    assert sha["divergence.csv"] == sha["divergence_pairs.csv"]
+
+
 def test_divergence_statuses_follow_the_lq_table(default_run):
     out, _ = default_run
     latest = out / "latest"

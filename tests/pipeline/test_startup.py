@@ -213,3 +213,22 @@ def test_start_api_retries_once_then_names_the_setting(monkeypatch, failures):
     calls.clear()
     monkeypatch.setattr(ps, "PREFECT_API_URL", _Setting("http://127.0.0.1:4200/api"))
     assert startup.start_api() == 0.0 and calls == []
+
+
+def test_inputs_are_read_once_before_prefect_and_handed_to_the_flow(tmp_path, monkeypatch):
+    """The command reads each input before Prefect starts (to fail fast) and the first stage reuses it."""
+    from flows.prepare import prepare_run
+    from mapping import pipeline
+    from mapping.ingest import read
+
+    calls = []
+    real = read.read_input
+
+    def counting(inp, geodata):
+        calls.append(str(inp.path))
+        return real(inp, geodata)
+
+    monkeypatch.setattr(read, "read_input", counting)
+    monkeypatch.setattr(pipeline, "read_input", counting)
+    prepared = prepare_run(None, None, output_root=tmp_path / "out")
+    assert prepared.config.inputs and len(calls) == len(prepared.config.inputs), calls
