@@ -94,10 +94,13 @@ def run(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c",
     from flows.prepare import prepare_run
 
     called_at = time.perf_counter()
+    # Reading a large input (the US CBP folders: 4,500 files) takes seconds: say what is happening.
+    typer.echo("checking the configuration and reading the inputs ...")
     try:  # configuration, output folder and inputs, all before Prefect starts
         prepared = prepare_run(config, input, format=format, options=option, output_root=output_root)
     except Exception as exc:  # noqa: BLE001 - _fail re-raises what is not the user's
         _fail(exc, debug)
+    typer.echo(f"inputs read and checked in {time.perf_counter() - called_at:.1f} s")
     for note in prepared.notes:
         typer.echo(note)
     cfg = prepared.config
