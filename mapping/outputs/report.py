@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from mapping.outputs.names import display_name, md_text
-from mapping.outputs.vocabulary import Vocabulary, reference_statement, rule_statement, vocabulary
+from mapping.outputs.vocabulary import Vocabulary, level_phrase, reference_statement, rule_statement, vocabulary
 
 __all__ = ["render_report", "untapped_specialisations", "district_summary", "display_name"]
 
@@ -228,7 +228,7 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     out = [f"# Cluster map {h['year']}: specialisation vs support\n",
            f"_Карта кластеров {h['year']}: специализация регионов и поддерживаемые кластеры_\n" if russian else "",
            f"Run `{manifest['run_id']}` · rule: **{rule_statement(config.specialisation)}** · {reference} · "
-           f"{a['classification']} {a['level']}s · {h['regions_analysed']} regions\n",
+           f"{level_phrase(a['classification'], a['level'])} · {h['regions_analysed']} regions\n",
            "## Headline\n"]
     registry = Path(config.geodata.supported_clusters).name if config.geodata.supported_clusters else ""
     kw = dict(summary=h.get("verdicts") or {"supported": int(len(s))}, supported=s, ranked=ranked,

@@ -7,11 +7,12 @@ registry's metadata); nothing here names a particular country.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mapping.geo.credits import boundary_attribution, vocabulary_settings
 
-__all__ = ["Vocabulary", "vocabulary", "rule_statement", "reference_statement", "boundary_attribution"]
+__all__ = ["Vocabulary", "vocabulary", "rule_statement", "reference_statement", "boundary_attribution", "level_phrase"]
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,9 @@ def reference_statement(s, regions, codes) -> str:
     if len(countries) > 1:
         return f"national = the {len(codes)} regions of {', '.join(countries)} pooled"
     return f"national = the {len(codes)} regions of the run"
+
+
+def level_phrase(classification: str, level: str) -> str:
+    """The analysis level in words: ``OKVED2 sections``, ``NAICS2007 6-digit industries``."""
+    digits = re.fullmatch(r"[a-z]+(\d)", level)
+    return f"{classification} {digits.group(1)}-digit industries" if digits else f"{classification} {level}s"

@@ -80,3 +80,10 @@ def test_methods_lists_a_long_classification_by_its_ends():
     text = methods_section(settings=SpecialisationSection(), trade=trade, trade_settings=T(), blocks=[])
     assert "70 activities traded, 30 local" in text
     assert text.count("| x |") == 20 and "| 099 |" in text and "| 000 |" in text
+
+
+def test_report_names_the_analysis_level_in_words():
+    from mapping.outputs.vocabulary import level_phrase
+
+    assert level_phrase("NAICS2007", "naics6") == "NAICS2007 6-digit industries"
+    assert level_phrase("OKVED2", "section") == "OKVED2 sections"
