@@ -76,3 +76,21 @@ def test_errors_name_the_problem():
         relatedness(lq, indicator="exports")
     with pytest.raises(MappingError, match="n_groups must be between"):
         group_activities(relatedness(lq, indicator="employment"), n_groups=20)
+
+
+def test_rank_scale_is_the_share_of_pairs_strictly_below_with_ties_and_gaps():
+    import numpy as np
+
+    from mapping.analysis.relatedness import rank_scale
+
+    rng = np.random.default_rng(3)
+    x = np.round(rng.random((60, 60)), 1)  # many ties
+    x[rng.random((60, 60)) < 0.2] = np.nan
+    got = rank_scale(x)
+    iu = np.triu_indices(60, k=1)
+    v = x[iu]
+    ok = ~np.isnan(v)
+    below = np.array([(v[ok] < a).sum() for a in v[ok]]) / (ok.sum() - 1)  # the definition, pair by pair
+    assert np.array_equal(got[iu][ok], below)
+    assert np.isnan(got[iu][~ok]).all() and (np.diag(got) == 1.0).all()
+    assert np.array_equal(got, got.T, equal_nan=True)
