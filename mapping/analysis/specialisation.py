@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["specialisation", "evaluate_rule"]
+__all__ = ["specialisation", "specialised_only", "evaluate_rule"]
 
 
 def evaluate_rule(rule: str, flags: dict[str, pd.Series]) -> pd.Series:
@@ -35,6 +37,67 @@ def evaluate_rule(rule: str, flags: dict[str, pd.Series]) -> pd.Series:
     return evaluate_call_rule(rule, calls) == 2
 
 
+_KEYS = ["year", "classification", "level", "region_code", "activity_code"]
+
+
+class _Wide:
+    """``sub`` as region x activity rows (sorted by :data:`_KEYS`) x indicator columns (sorted).
+
+    What ``pivot_table(index=_KEYS, columns="indicator", aggfunc="first")`` gives, built on integer
+    codes (pivoting on five text keys costs seconds on a large table).
+    """
+
+    def __init__(self, sub: pd.DataFrame):
+        from mapping.analysis.frames import group_codes
+
+        self.sub = sub
+        self.row, self.keys = group_codes(sub, _KEYS)
+        self.col, inds = pd.factorize(sub["indicator"], sort=True)
+        self.columns = [str(c) for c in inds]
+        self.n = len(self.keys)
+
+    def get(self, column: str, *, fill=np.nan, dtype=float) -> np.ndarray:
+        """The column as an ``(n, indicators)`` array; ``fill`` where an indicator has no value."""
+        from mapping.analysis.frames import wide_first
+
+        return wide_first(self.row, self.n, self.col, len(self.columns), self.sub[column].to_numpy(),
+                          fill=fill, dtype=dtype)
+
+    def get_text(self, column: str) -> tuple[np.ndarray, pa.Array]:
+        """A text column as an ``(n, indicators)`` array of codes (-1: no value) and the distinct values."""
+        from mapping.analysis.frames import text_codes, wide_first
+
+        codes, values = text_codes(self.sub[column])
+        return wide_first(self.row, self.n, self.col, len(self.columns), codes, fill=-1, dtype=np.int64,
+                          valid=codes >= 0), values
+
+
+def _combined(w: _Wide, rule: str, fl: np.ndarray) -> np.ndarray:
+    flags = {c: pd.Series(fl[:, j]) for j, c in enumerate(w.columns)}
+    return evaluate_rule(rule, flags).reindex(pd.RangeIndex(w.n)).fillna(False).astype(bool).to_numpy()
+
+
+def _lq_max(lq_arr: np.ndarray) -> np.ndarray:
+    if not lq_arr.shape[1]:
+        return np.full(len(lq_arr), np.nan)
+    return np.fmax.reduce(lq_arr, axis=1)  # NaN only where every indicator is NaN
+
+
+def specialised_only(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str | None = None,
+                     level: str = "section") -> pd.DataFrame:
+    """The key columns, ``specialised`` and ``lq_max`` of :func:`specialisation` (same rows, same values).
+
+    For callers that need only the decision (rule variants, other years): the per-row text columns
+    are most of the cost of :func:`specialisation` on a large table.
+    """
+    sub = lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators)]
+    w = _Wide(sub)
+    out = w.keys.copy()
+    out["specialised"] = _combined(w, rule or " or ".join(indicators), w.get("specialised", fill=False, dtype=bool))
+    out["lq_max"] = _lq_max(w.get("lq"))
+    return out
+
+
 def specialisation(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str | None = None,
                    level: str = "section") -> pd.DataFrame:
     """Combine per-indicator calls into one region x activity specialisation.
@@ -53,83 +116,96 @@ def specialisation(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str |
     Returns
     -------
     DataFrame
-        One row per year x classification x region x activity: ``specialised`` (bool),
+        One row per year x classification x region x activity (sorted by them): ``specialised`` (bool),
         ``lq_max`` and ``lq_indicator`` (the strongest configured indicator),
-        ``lq_by_indicator`` (``"gva=2.31;shipments=1.2"``) and ``indicators_specialised``.
+        ``lq_by_indicator`` (``"gva=2.310;shipments=1.200"``) and ``indicators_specialised``.
     """
+    from mapping.analysis.frames import fixed_text, join_text, to_str_series
+
     sub = lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators)]
-    keys = ["year", "classification", "level", "region_code", "activity_code"]
-    wide_flag = sub.pivot_table(index=keys, columns="indicator", values="specialised", aggfunc="first")
-    wide_lq = sub.pivot_table(index=keys, columns="indicator", values="lq", aggfunc="first", dropna=False)
-    wide_lq = wide_lq.reindex(wide_flag.index)
-    flags = {c: wide_flag[c].fillna(False).astype(bool) for c in wide_flag.columns}
-    combined = evaluate_rule(rule or " or ".join(indicators), flags)
-    out = pd.DataFrame(index=wide_flag.index)
-    out["specialised"] = combined.reindex(out.index).fillna(False).astype(bool)
-    out["lq_max"] = wide_lq.max(axis=1, skipna=True)
-    has_lq = wide_lq.notna().any(axis=1)
-    out["lq_indicator"] = ""
-    if has_lq.any():
-        out.loc[has_lq, "lq_indicator"] = wide_lq.loc[has_lq].idxmax(axis=1, skipna=True)
-    lq_cols, lq_arr = list(wide_lq.columns), wide_lq.to_numpy(dtype=float)
-    out["lq_by_indicator"] = [";".join(f"{c}={v:.3f}" for c, v in zip(lq_cols, row) if not np.isnan(v))
-                              for row in lq_arr]
-    fl_cols = list(wide_flag.columns)
-    fl_arr = np.column_stack([flags[c].to_numpy() for c in fl_cols]) if fl_cols else np.zeros((len(out), 0), bool)
-    out["indicators_specialised"] = [";".join(c for c, f in zip(fl_cols, row) if f) for row in fl_arr]
+    w = _Wide(sub)
+    fl = w.get("specialised", fill=False, dtype=bool)
+    lq_arr = w.get("lq")
+    ncol = len(w.columns)
+    out = w.keys.copy()
+    out["specialised"] = _combined(w, rule or " or ".join(indicators), fl)
+    out["lq_max"] = _lq_max(lq_arr)
+    # The strongest indicator: the first of the highest LQ (-1: no indicator has an LQ).
+    best = np.where(np.isnan(lq_arr), -np.inf, lq_arr).argmax(axis=1) if ncol else np.zeros(w.n, int)
+    best = np.where(~np.isnan(lq_arr).all(axis=1), best, -1) if ncol else np.full(w.n, -1)
+    out["lq_indicator"] = _names(w.columns, best)
+    # "gva=2.310;shipments=1.200": each indicator with an LQ, in column order.
+    pieces = [pc.binary_join_element_wise(pa.scalar(f"{c}="), fixed_text(lq_arr[:, j]), "")
+              for j, c in enumerate(w.columns)]
+    out["lq_by_indicator"] = to_str_series(join_text(pieces, ";")) if w.n else []
+    flagged = [pc.if_else(pa.array(fl[:, j]), pa.scalar(c), pa.scalar(None, pa.string()))
+               for j, c in enumerate(w.columns)]
+    out["indicators_specialised"] = to_str_series(join_text(flagged, ";")) if w.n else []
     if "specialisation_call" in sub.columns:
-        _combined_call(out, sub, keys, rule or " or ".join(indicators))
-    return out.reset_index()
+        _combined_call(out, w, fl, best, rule or " or ".join(indicators))
+    return out
 
 
-def _combined_call(out: pd.DataFrame, sub: pd.DataFrame, keys: list[str], rule: str) -> None:
+def _names(columns: list[str], j: np.ndarray) -> pd.Series:
+    """The column name at each row's position ``j`` ("" where ``j`` is -1), as text."""
+    from mapping.analysis.frames import take_text, to_str_series
+
+    return to_str_series(take_text(pa.array(list(columns), pa.string()), j))
+
+
+def _pick(arr: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``arr[i, j[i]]`` per row, NaN where ``j`` is -1."""
+    if not arr.shape[1]:
+        return np.full(len(j), np.nan)
+    return np.where(j >= 0, arr[np.arange(len(arr)), np.maximum(j, 0)], np.nan)
+
+
+def _combined_call(out: pd.DataFrame, w: _Wide, fl: np.ndarray, best: np.ndarray, rule: str) -> None:
     """Add the combined three-valued call and the bounds of the reference indicator (in place).
 
     The reference indicator (``call_indicator``) is one whose own call equals the combined call (so
     the call and the bounds shown beside it are the same indicator's), the one with the highest
-    published LQ among those; failing that, the one with the highest published LQ (``lq_indicator``)
-    or, where no LQ is published (suppressed cells), the highest upper bound.
+    published LQ among those; failing that, the one with the highest published LQ (``lq_indicator``,
+    position ``best``) or, where no LQ is published (suppressed cells), the highest upper bound.
     """
-    from mapping.analysis.rules import (
-        call_from_code,
-        code_from_call,
-        evaluate_call_rule,
-    )
+    from mapping.analysis.rules import CALLS, call_from_code, evaluate_call_rule
 
-    wide_call = sub.pivot_table(index=keys, columns="indicator", values="specialisation_call",
-                                aggfunc="first").reindex(out.index)
-    calls = {c: code_from_call(wide_call[c]) for c in wide_call.columns}
-    out["specialisation_call"] = call_from_code(evaluate_call_rule(rule, calls).reindex(out.index).fillna(0))
-    cols = [c for c in ("lq_low", "lq_high", "lq_ci_low", "lq_ci_high") if c in sub.columns]
-    wide = {c: sub.pivot_table(index=keys, columns="indicator", values=c, aggfunc="first",
-                               dropna=False).reindex(out.index) for c in cols}
-    ref = out["lq_indicator"].copy()
-    if "lq_high" in wide:
-        hi = wide["lq_high"].replace(np.inf, np.finfo(float).max)
-        none = (ref == "") & hi.notna().any(axis=1)
+    code = {c: i for i, c in enumerate(CALLS)}
+    call_codes, call_values = w.get_text("specialisation_call")
+    as_code = np.array([code.get(v, 0) for v in call_values.to_pylist()] + [0], dtype=np.int64)  # unknown -> no
+    calls = {c: pd.Series(as_code[call_codes[:, j]]) for j, c in enumerate(w.columns)}
+    combined = evaluate_call_rule(rule, calls).reindex(out.index).fillna(0)
+    out["specialisation_call"] = call_from_code(combined)
+    combined = combined.astype(int).to_numpy()
+    cols = [c for c in ("lq_low", "lq_high", "lq_ci_low", "lq_ci_high") if c in w.sub.columns]
+    wide = {c: w.get(c) for c in cols}
+    ncol = len(w.columns)
+    ref = best.copy()
+    if "lq_high" in wide and ncol:
+        hi = wide["lq_high"]
+        hi = np.where(hi == np.inf, np.finfo(float).max, hi)
+        none = (ref < 0) & ~np.isnan(hi).all(axis=1)
         if none.any():
-            ref[none] = hi.loc[none].idxmax(axis=1, skipna=True)
-    combined = code_from_call(out["specialisation_call"])
-    agree = pd.DataFrame({c: calls[c].to_numpy() == combined.to_numpy() for c in calls}, index=out.index)
-    if len(agree.columns):
-        lqw = sub.pivot_table(index=keys, columns="indicator", values="lq", aggfunc="first",
-                              dropna=False).reindex(index=out.index, columns=agree.columns)
-        score = lqw.fillna(-1.0).where(agree, -np.inf)  # an agreeing indicator without a point LQ still wins
-        has = agree.any(axis=1)
-        if has.any():
-            ref[has] = score.loc[has].idxmax(axis=1)
+            ref[none] = np.where(np.isnan(hi[none]), -np.inf, hi[none]).argmax(axis=1)
+    if ncol:
+        agree = np.column_stack([calls[c].to_numpy() == combined for c in w.columns])
+        lqw = w.get("lq")
+        score = np.where(agree, np.where(np.isnan(lqw), -1.0, lqw), -np.inf)  # an agreeing indicator without
+        has = agree.any(axis=1)                                               # a point LQ still wins
+        ref[has] = score[has].argmax(axis=1)
     for c in cols:
-        w = wide[c]
-        pos = {col: j for j, col in enumerate(w.columns)}
-        j = np.array([pos.get(r, -1) for r in ref])
-        arr = w.to_numpy(dtype=float)
-        out[c] = np.where(j >= 0, arr[np.arange(len(arr)), np.maximum(j, 0)], np.nan) if len(arr) else np.nan
-    out["call_indicator"] = ref
-    if "lq_scope" in sub.columns:  # the scope of the reference LQ, and whether only within-industry LQs specialise
-        scope = sub.pivot_table(index=keys, columns="indicator", values="lq_scope", aggfunc="first").reindex(out.index)
-        pos = {col: j for j, col in enumerate(scope.columns)}
-        arr = scope.to_numpy(dtype=object)
-        out["lq_scope"] = [arr[i, pos[r]] if r in pos else "" for i, r in enumerate(ref)]
-        within = {c for c in scope.columns if (scope[c] == "within_industry").any()}
-        out["within_industry_only"] = [bool(sp) and set(sp.split(";")) <= within
-                                       for sp in out["indicators_specialised"]]
+        out[c] = _pick(wide[c], ref)
+    out["call_indicator"] = _names(w.columns, ref)
+    if "lq_scope" in w.sub.columns:  # the scope of the reference LQ, and whether only within-industry LQs specialise
+        from mapping.analysis.frames import to_str_series
+
+        from mapping.analysis.frames import take_text
+
+        scope, values = w.get_text("lq_scope")
+        picked = scope[np.arange(w.n), np.maximum(ref, 0)] if ncol else np.full(w.n, -1)
+        # No indicator: ""; an indicator without a row here: missing (as the pivot left it).
+        text = pc.if_else(pa.array(ref >= 0), take_text(values, picked, None), pa.scalar(""))
+        out["lq_scope"] = to_str_series(text) if w.n else []
+        within_rows = (w.sub["lq_scope"] == "within_industry").to_numpy(dtype=bool)
+        within = np.bincount(w.col[within_rows], minlength=ncol) > 0
+        out["within_industry_only"] = fl.any(axis=1) & ~fl[:, ~within].any(axis=1) if w.n else []

@@ -5,6 +5,7 @@ With one year of data every count is 1 (or 0) and the change is empty; nothing e
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["row_persistence", "pair_persistence", "with_persistence", "analysis_year"]
@@ -61,13 +62,21 @@ def row_persistence(lq: pd.DataFrame) -> pd.DataFrame:
     >>> row_persistence(t)[["years_specialised", "n_years", "lq_change"]].to_numpy().tolist()
     [[1.0, 2.0, nan], [1.0, 2.0, 1.0]]
     """
+    from mapping.analysis.frames import group_codes
+
     df = lq.copy()
-    g = df.groupby(_CELL, sort=False)
-    df["years_specialised"] = g["specialised"].transform("sum").astype(int)
-    df["n_years"] = g["lq"].transform("count").astype(int)
-    first_year = df["year"].where(df["lq"].notna()).groupby([df[c] for c in _CELL], sort=False).transform("min")
-    base = df.loc[df["year"] == first_year, _CELL + ["lq"]].drop_duplicates(_CELL).rename(columns={"lq": "_first"})
-    first_lq = pd.Series(df[_CELL].merge(base, on=_CELL, how="left")["_first"].to_numpy(), index=df.index)
+    cell, _ = group_codes(df, _CELL, sort=False)  # integer cells: grouping on five text columns is slow
+    lq_v = df["lq"].to_numpy(dtype=float)
+    g = pd.Series(cell, index=df.index)
+    df["years_specialised"] = df["specialised"].groupby(g, sort=False).transform("sum").astype(int)
+    df["n_years"] = df["lq"].groupby(g, sort=False).transform("count").astype(int)
+    first_year = df["year"].where(df["lq"].notna()).groupby(g, sort=False).transform("min")
+    # The LQ of each cell's first year with one (the first such row, as drop_duplicates keeps it).
+    at_first = np.flatnonzero((df["year"] == first_year).to_numpy())
+    cells_first, pos = np.unique(cell[at_first], return_index=True)
+    first_of_cell = np.full(int(cell.max()) + 1 if len(cell) else 0, np.nan)
+    first_of_cell[cells_first] = lq_v[at_first[pos]]
+    first_lq = pd.Series(first_of_cell[cell], index=df.index)
     df["lq_change"] = (df["lq"] - first_lq).where((df["n_years"] > 1) & (df["year"] != first_year))
     return df
 
@@ -82,26 +91,31 @@ def pair_persistence(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
         first_year, last_year, lq_change`` (``lq_max`` in the last year minus in the first year
         with data), ``single_year`` (specialised in exactly one year of several).
     """
-    from mapping.analysis.specialisation import specialisation
+    from mapping.analysis.frames import group_codes
+    from mapping.analysis.specialisation import specialised_only
 
-    frames = []
-    for year, sub in lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators)].groupby("year"):
-        sp = specialisation(sub, indicators=indicators, rule=rule, level=level)
-        frames.append(sp[["year", "classification", "level", "region_code", "activity_code", "specialised", "lq_max"]])
+    sub = lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators)]
+    # One year at a time, as the map's year is combined (the rule may join indicators of that year only).
+    frames = [specialised_only(sub.loc[sub["year"] == year], indicators=indicators, rule=rule, level=level)
+              for year in sorted(sub["year"].unique())]
     if not frames:
         return pd.DataFrame(columns=["classification", "level", "region_code", "activity_code", "n_years",
                                      "years_specialised", "first_year", "last_year", "lq_change", "single_year"])
     allsp = pd.concat(frames, ignore_index=True)
     keys = ["classification", "level", "region_code", "activity_code"]
-    has = allsp.loc[allsp["lq_max"].notna()].sort_values("year")
-    out = allsp.groupby(keys).agg(years_specialised=("specialised", "sum")).join(
-        has.groupby(keys).agg(n_years=("year", "nunique"), first_year=("year", "min"), last_year=("year", "max"),
-                              lq_first=("lq_max", "first"), lq_last=("lq_max", "last")))
+    code, uniques = group_codes(allsp, keys)  # numbered in sorted key order, as groupby(keys) is
+    code = pd.Series(code, index=allsp.index)
+    hasv = allsp["lq_max"].notna()
+    has = allsp.loc[hasv].assign(_code=code[hasv]).sort_values("year")
+    out = allsp.groupby(code).agg(years_specialised=("specialised", "sum")).join(
+        has.groupby("_code").agg(n_years=("year", "nunique"), first_year=("year", "min"), last_year=("year", "max"),
+                                 lq_first=("lq_max", "first"), lq_last=("lq_max", "last")))
     out["n_years"] = out["n_years"].fillna(0).astype(int)
     out["years_specialised"] = out["years_specialised"].astype(int)
     out["lq_change"] = (out["lq_last"] - out["lq_first"]).where(out["n_years"] > 1)
     out["single_year"] = (out["n_years"] > 1) & (out["years_specialised"] == 1)
-    return out.drop(columns=["lq_first", "lq_last"]).reset_index()
+    out = out.drop(columns=["lq_first", "lq_last"]).reset_index(drop=True)
+    return pd.concat([uniques, out], axis=1)
 
 
 def with_persistence(spec: pd.DataFrame, lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str | None,
@@ -111,12 +125,22 @@ def with_persistence(spec: pd.DataFrame, lq: pd.DataFrame, *, indicators: tuple[
     ``persistent``: specialised in the analysis year and in at least ``persistent_share`` of the
     years observed, and in at least 2 of them (with one year of data nothing is persistent).
     """
+    from mapping.analysis.frames import lookup
+
     pp = pair_persistence(lq, indicators=indicators, rule=rule, level=level)
     keys = ["classification", "level", "region_code", "activity_code"]
-    out = spec.merge(pp[keys + ["n_years", "years_specialised", "lq_change", "single_year"]], on=keys, how="left")
-    out["n_years"] = out["n_years"].fillna(0).astype(int)
-    out["years_specialised"] = out["years_specialised"].fillna(0).astype(int)
-    out["single_year"] = out["single_year"].fillna(False).astype(bool)
+    pos = lookup(spec, pp, keys)  # a left merge on the keys (each is once in pp), on integer codes
+    hit = pos >= 0
+    out = spec.reset_index(drop=True)
+
+    def take(col: str, fill):
+        v = pp[col].to_numpy()
+        return np.where(hit, v[np.maximum(pos, 0)] if len(v) else fill, fill)
+
+    out["n_years"] = take("n_years", 0).astype(int)
+    out["years_specialised"] = take("years_specialised", 0).astype(int)
+    out["lq_change"] = take("lq_change", np.nan).astype(float)
+    out["single_year"] = take("single_year", False).astype(bool)
     share = out["years_specialised"] / out["n_years"].where(out["n_years"] > 0)
     out["persistent"] = (out["specialised"] & (out["years_specialised"] >= 2)
                          & (share >= persistent_share - 1e-12)).fillna(False).astype(bool)
