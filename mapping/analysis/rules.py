@@ -31,7 +31,7 @@ import pandas as pd
 
 from mapping.errors import MappingError
 
-__all__ = ["RULES", "CALLS", "apply_rule", "floor_values", "evaluate_call_rule", "call_from_code", "code_from_call"]
+__all__ = ["RULES", "CALLS", "apply_rule", "rule_columns", "floor_values", "evaluate_call_rule", "call_from_code", "code_from_call"]
 
 RULES = ("threshold", "cmp_percentile", "eco_stars")
 #: Ordered calls: combining with and/or is min/max on this order (Kleene's three-valued logic).
@@ -85,8 +85,8 @@ def evaluate_call_rule(rule: str, calls: dict[str, pd.Series]) -> pd.Series:
 
 def floor_values(indicator: pd.Series, floor) -> pd.Series:
     """A size floor per row: one number for every indicator, or ``{indicator: number}`` (others 0)."""
-    if isinstance(floor, dict):
-        return indicator.map(lambda i: float(floor.get(i, 0.0))).astype(float)
+    if isinstance(floor, dict):  # mapped through the distinct indicators: a per-row function is slow
+        return indicator.map({i: float(floor.get(i, 0.0)) for i in indicator.unique()}).astype(float)
     return pd.Series(float(floor), index=indicator.index)
 
 
@@ -104,20 +104,29 @@ def _floors(df: pd.DataFrame, min_value, min_share) -> tuple[pd.Series, pd.Serie
 
 def _quantile_by(df: pd.DataFrame, col: str, q: float, keys: list[str], where: pd.Series | None = None) -> pd.Series:
     """Linear-interpolated quantile of ``col`` within each group, aligned to ``df`` (one groupby call)."""
+    from mapping.analysis.frames import group_codes
+
     x = df[col].where(where) if where is not None else df[col]
-    g = pd.DataFrame({k: df[k].to_numpy() for k in keys}).assign(_x=x.to_numpy())
-    qs = g.groupby(keys, sort=False, dropna=False)["_x"].quantile(q).rename("_q").reset_index()
-    return pd.Series(g[keys].merge(qs, on=keys, how="left")["_q"].to_numpy(), index=df.index)
+    code, _ = group_codes(df, keys, sort=False)  # integer groups: grouping and merging on text keys is slow
+    qs = pd.Series(x.to_numpy()).groupby(code, sort=False).quantile(q)
+    return pd.Series(qs.reindex(np.arange(code.max() + 1 if len(code) else 0)).to_numpy()[code], index=df.index)
 
 
 def _size_cutoffs(df: pd.DataFrame, indicator: str, pct: float) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """For each row: the size indicator's value (and bounds) in the same cell, and its percentile cut."""
     keys = ["year", "classification", "level", "activity_code"]
     other = df.loc[df["indicator"] == indicator, keys + ["region_code", "value", "value_low", "value_high"]].copy()
+    from mapping.analysis.frames import lookup
+
     other["cut"] = _quantile_by(other, "value", pct / 100.0, keys).to_numpy()
-    j = df[keys + ["region_code"]].merge(other, on=keys + ["region_code"], how="left")
-    j.index = df.index
-    return j["value"], j["value_low"], j["value_high"], j["cut"]
+    pos = lookup(df, other, keys + ["region_code"])  # a left merge's row match, on integer codes
+    hit = pos >= 0
+
+    def col(c: str) -> pd.Series:
+        v = other[c].to_numpy(dtype=float)
+        return pd.Series(np.where(hit, v[np.maximum(pos, 0)] if len(v) else np.nan, np.nan), index=df.index)
+
+    return col("value"), col("value_low"), col("value_high"), col("cut")
 
 
 def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 2.0, min_value: float | dict = 0.0,
@@ -155,12 +164,31 @@ def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 
     >>> apply_rule(t)["specialisation_call"].tolist()
     ['possible', 'no']
     """
+    df = lq.copy()
+    for name, values in rule_columns(
+            lq, rule=rule, threshold=threshold, min_value=min_value, min_share_of_national=min_share_of_national,
+            cmp_lq_percentile=cmp_lq_percentile, cmp_min_lq=cmp_min_lq, cmp_size_percentile=cmp_size_percentile,
+            cmp_size_indicators=cmp_size_indicators, eco_top_share=eco_top_share, eco_min_stars=eco_min_stars).items():
+        df[name] = values
+    return df
+
+
+def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 2.0, min_value: float | dict = 0.0,
+                 min_share_of_national: float | dict = 0.0, cmp_lq_percentile: float = 75.0, cmp_min_lq: float = 1.0,
+                 cmp_size_percentile: float = 25.0,
+                 cmp_size_indicators: tuple[str, ...] = ("employment", "establishments"),
+                 eco_top_share: float = 0.10, eco_min_stars: int = 2) -> dict[str, pd.Series]:
+    """The columns :func:`apply_rule` sets, in its column order, without copying the table.
+
+    For callers that need one of them (e.g. ``specialised`` under every rule) on a large table.
+    """
     if rule not in RULES:
         raise MappingError(f"specialisation rule {rule!r} is not one of {RULES}")
-    df = lq.copy()
+    df = lq
+    cols: dict[str, pd.Series] = {}
     point_f, sure_f, maybe_f = _floors(df, min_value, min_share_of_national)
     lq_p, lq_lo, lq_hi = df["lq"], df["lq_low"], df["lq_high"]
-    df["eco_stars"] = np.nan
+    cols["eco_stars"] = pd.Series(np.nan, index=df.index)
     if rule == "threshold":
         cut = pd.Series(float(threshold), index=df.index)
         point = lq_p >= cut
@@ -171,7 +199,7 @@ def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 
         cut = np.maximum(pct, cmp_min_lq)
         point, sure, maybe = lq_p >= cut, lq_lo >= cut, lq_hi >= cut
         for ind in cmp_size_indicators:
-            if ind not in set(df["indicator"]):
+            if ind not in set(df["indicator"].unique()):
                 continue
             val, vlo, vhi, scut = _size_cutoffs(df, ind, cmp_size_percentile)
             point &= (val > scut).fillna(False)
@@ -180,9 +208,8 @@ def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 
     else:
         positive = df["value"] > 0
         focus = df["value"] / df["region_total"]
-        df["_focus"] = focus
         size_cut = _quantile_by(df, "share_of_national", 1 - eco_top_share, _GROUP, positive)
-        focus_cut = _quantile_by(df, "_focus", 1 - eco_top_share, _GROUP, positive)
+        focus_cut = _quantile_by(df[_GROUP].assign(_focus=focus), "_focus", 1 - eco_top_share, _GROUP, positive)
         cut = pd.Series(float(threshold), index=df.index)
 
         def stars(sn, lqv, fo):
@@ -191,19 +218,18 @@ def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 
         s_point = stars(df["share_of_national"], lq_p, focus)
         s_low = stars(df["share_of_national_low"], lq_lo, df["region_share_low"])
         s_high = stars(df["share_of_national_high"], lq_hi, df["region_share_high"])
-        df["eco_stars"] = s_point.where(df["value"].notna())
+        cols["eco_stars"] = s_point.where(df["value"].notna())
         point, sure, maybe = s_point >= eco_min_stars, s_low >= eco_min_stars, s_high >= eco_min_stars
-        df = df.drop(columns="_focus")
     # Cells the rule would call at the published values but the size floors remove (reported).
-    df["below_size_floor"] = point.fillna(False).astype(bool) & lq_p.notna() & ~point_f
+    cols["below_size_floor"] = point.fillna(False).astype(bool) & lq_p.notna() & ~point_f
     point = point.fillna(False).astype(bool) & point_f & lq_p.notna()
     sure = sure.fillna(False).astype(bool) & sure_f & point
     maybe = (maybe.fillna(False).astype(bool) & maybe_f) | point | sure
     # An activity with no positive published value anywhere is not measurable: no call.
     nat_zero = df["national_value"].fillna(0) <= 0
     maybe &= ~(nat_zero & (df["flag"] != "suppressed"))
-    df["specialised"] = point
-    df["specialisation_call"] = np.select([sure, maybe], ["certain", "possible"], "no")
-    df["rule"] = rule
-    df["lq_cutoff"] = cut.astype(float)
-    return df
+    cols["specialised"] = point
+    cols["specialisation_call"] = pd.Series(np.select([sure, maybe], ["certain", "possible"], "no"), index=df.index)
+    cols["rule"] = pd.Series(rule, index=df.index)
+    cols["lq_cutoff"] = cut.astype(float)
+    return cols

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["specialisation", "specialised_only", "evaluate_rule"]
+__all__ = ["specialisation", "specialised_only", "specialised_variants", "evaluate_rule"]
 
 
 def evaluate_rule(rule: str, flags: dict[str, pd.Series]) -> pd.Series:
@@ -95,6 +95,24 @@ def specialised_only(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
     out = w.keys.copy()
     out["specialised"] = _combined(w, rule or " or ".join(indicators), w.get("specialised", fill=False, dtype=bool))
     out["lq_max"] = _lq_max(w.get("lq"))
+    return out
+
+
+def specialised_variants(lq: pd.DataFrame, variants: dict[str, pd.Series], *, indicators: tuple[str, ...],
+                         rule: str | None = None, level: str = "section") -> pd.DataFrame:
+    """:func:`specialised_only` under several per-row decisions at once (one pivot for all of them).
+
+    ``variants`` maps a name to a bool Series aligned on ``lq`` that stands in for its ``specialised``
+    column; the result has the key columns and one combined ``specialised`` column per name.
+    """
+    from mapping.analysis.frames import wide_first
+
+    mask = ((lq["level"] == level) & lq["indicator"].isin(indicators)).to_numpy()
+    w = _Wide(lq.loc[mask])
+    out = w.keys.copy()
+    for name, spec in variants.items():
+        fl = wide_first(w.row, w.n, w.col, len(w.columns), spec.to_numpy()[mask], fill=False, dtype=bool)
+        out[name] = _combined(w, rule or " or ".join(indicators), fl)
     return out
 
 

@@ -31,6 +31,8 @@ import inspect
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from mapping.schema import LEVELS
 
@@ -116,7 +118,7 @@ def _cutoff_floor(rule: str, settings) -> float:
 
 
 def _indicators_at(lq: pd.DataFrame, level: str, settings, analysis_level: str) -> tuple[list[str], str]:
-    present = sorted(set(lq.loc[lq["level"] == level, "indicator"]))
+    present = sorted(set(lq.loc[lq["level"] == level, "indicator"].unique()))
     configured = [i for i in settings.indicators if i in present]
     if level == analysis_level and len(configured) == len(settings.indicators):
         return configured, settings.combine or " or ".join(configured)
@@ -153,25 +155,38 @@ def _with_point_bounds(df: pd.DataFrame) -> pd.DataFrame:
 
 def _specialised_by_variant(lq: pd.DataFrame, settings, analysis_level: str, levels: list[str]
                             ) -> dict[str, pd.DataFrame]:
-    """Per level: one row per region x activity, one bool column per rule variant (indicators combined)."""
-    from mapping.analysis.rules import apply_rule
-    from mapping.analysis.specialisation import specialisation
+    """Per level: one row per region x activity (``region_code``, ``activity_code``, sorted), one bool
+    column per rule variant (indicators combined)."""
+    from mapping.analysis.rules import rule_columns
+    from mapping.analysis.specialisation import specialised_variants
 
     variants = rule_variants(settings)
     out: dict[str, pd.DataFrame] = {}
     for level in levels:
         sub = _with_point_bounds(lq.loc[lq["level"] == level])
         inds, rule = _indicators_at(lq, level, settings, analysis_level)
-        frame = None
-        for name, rname, kw in variants:
-            # The configured rule keeps the run's own decision (whatever else gates it upstream).
-            judged = sub if name == settings.rule else apply_rule(sub, rule=rname, **kw)
-            judged = judged.drop(columns=["specialisation_call"], errors="ignore")
-            sp = specialisation(judged, indicators=tuple(inds), rule=rule, level=level)
-            col = sp.set_index(["region_code", "activity_code"])["specialised"].rename(name)
-            frame = col.to_frame() if frame is None else frame.join(col, how="outer")
-        out[level] = frame.fillna(False).astype(bool) if frame is not None else pd.DataFrame()
+        # The configured rule keeps the run's own decision (whatever else gates it upstream).
+        flags = {name: sub["specialised"] if name == settings.rule else
+                 rule_columns(sub, rule=rname, **kw)["specialised"] for name, rname, kw in variants}
+        sp = specialised_variants(sub, flags, indicators=tuple(inds), rule=rule, level=level)
+        out[level] = sp[["region_code", "activity_code", *flags]]
     return out
+
+
+class _ByRegion:
+    """Row positions of a frame by ``region_code``, to pick a few regions' rows without scanning all rows."""
+
+    def __init__(self, frame: pd.DataFrame):
+        code, regions = pd.factorize(frame["region_code"])
+        self.order = np.argsort(code, kind="stable")
+        self.ends = np.cumsum(np.bincount(code[code >= 0], minlength=len(regions)))
+        self.pos = {r: i for i, r in enumerate(regions)}
+
+    def rows(self, units) -> np.ndarray:
+        """Positions of the rows of ``units``, in the frame's order."""
+        parts = [self.order[(self.ends[i - 1] if i else 0):self.ends[i]]
+                 for i in (self.pos[u] for u in units if u in self.pos)]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, int)
 
 
 def _fmt(v: float) -> str:
@@ -210,12 +225,18 @@ def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
     if supported.empty:
         return pd.DataFrame(columns=cols)
     y = lq.loc[(lq["year"] == year) & (lq["level"] != "total")]
-    levels = sorted(set(y["level"]), key=lambda lv: LEVELS.index(lv) if lv in LEVELS else 99)
+    levels = sorted(set(y["level"].unique()), key=lambda lv: LEVELS.index(lv) if lv in LEVELS else 99)
     observed = y.loc[y["value"].notna()]
-    units_with_data = set(observed["region_code"])
-    att = attainable_lq(y).set_index(["indicator", "level", "activity_code"])["attainable_lq"]
+    units_with_data = set(observed["region_code"].unique())
+    a = attainable_lq(y)
+    att = dict(zip(zip(a["indicator"], a["level"], a["activity_code"]), a["attainable_lq"]))
     by_variant = _specialised_by_variant(y, settings, analysis_level, levels)
     variants = rule_variants(settings)
+    # Per level: the observed rows of its indicators, and every table by region (a cluster has a few regions).
+    inds_at = {lv: _indicators_at(y, lv, settings, analysis_level)[0] for lv in levels}
+    obs_at = {lv: observed.loc[(observed["level"] == lv) & observed["indicator"].isin(inds_at[lv])] for lv in levels}
+    obs_by = {lv: _ByRegion(f) for lv, f in obs_at.items()}
+    spec_by = {lv: _ByRegion(f) for lv, f in by_variant.items()}
     rows = []
     for r in supported.itertuples(index=False):
         units = sorted({u for reg in r.region_codes for u in units_of.get(reg, [reg])})
@@ -230,9 +251,8 @@ def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
         chosen = None
         for level in _level_order(own, levels):
             acts = sorted({t for c in r.activity_codes for t in level_maps.get(level, {}).get(c, [])})
-            inds, _ = _indicators_at(y, level, settings, analysis_level)
-            obs = observed.loc[(observed["level"] == level) & observed["indicator"].isin(inds)
-                               & observed["activity_code"].isin(acts) & observed["region_code"].isin(units)]
+            obs = obs_at[level].iloc[obs_by[level].rows(units)]
+            obs = obs.loc[obs["activity_code"].isin(acts)]
             if obs.empty:
                 continue
             caps = {i: max(att.get((i, level, a), np.nan) for a in set(g["activity_code"]))
@@ -251,10 +271,11 @@ def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
             continue
         level, acts, caps = chosen
         spec = by_variant[level]
+        spec = spec.iloc[spec_by[level].rows(units)]
+        spec = spec.loc[spec["activity_code"].isin(acts)]
         verdicts = {}
         for name, rname, _ in variants:
-            hit = spec.index.isin([(u, a) for u in units for a in acts]) & spec[name].to_numpy() \
-                if name in spec.columns else np.zeros(len(spec), bool)
+            hit = spec[name].to_numpy() if name in spec.columns else np.zeros(len(spec), bool)
             if hit.any():
                 verdicts[name] = "aligned"
             elif max(caps.values()) >= _cutoff_floor(rname, settings):
@@ -296,29 +317,40 @@ def pair_verdicts(pairs_status: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
         for c in PAIR_VERDICT_COLUMNS:
             out[c] = pd.Series(dtype=bool if c == "robust" else object)
         return out
+    from mapping.analysis.frames import group_codes, lookup, to_str_series
+
     y = lq.loc[(lq["year"] == year) & (lq["level"] == analysis_level)]
     inds, _ = _indicators_at(y, analysis_level, settings, analysis_level)
     obs = y.loc[y["value"].notna() & y["indicator"].isin(inds), ["region_code", "activity_code", "indicator"]]
     att = attainable_lq(y)
     att = att.loc[att["indicator"].isin(inds)]
-    cap = dict(zip(zip(att["indicator"], att["activity_code"]), att["attainable_lq"]))
-    obs = obs.assign(cap=[cap.get((i, a), np.nan) for i, a in zip(obs["indicator"], obs["activity_code"])])
-    best = obs.groupby(["region_code", "activity_code"])["cap"].max()
-    per_act = att.sort_values("indicator").groupby("activity_code").apply(
-        lambda g: ";".join(f"{i}={_fmt(v)}" for i, v in zip(g["indicator"], g["attainable_lq"])),
-        include_groups=False)
-    key = list(zip(out["region_code"], out["activity_code"]))
-    best_cap = np.array([best.get(k, np.nan) for k in key], dtype=float)
+    # Each observed cell's attainable LQ, and the highest over its indicators (on integer codes: the
+    # observed cells are the whole table).
+    at = lookup(obs, att, ["indicator", "activity_code"])
+    caps = att["attainable_lq"].to_numpy(dtype=float)
+    cap = np.where(at >= 0, caps[np.maximum(at, 0)] if len(caps) else np.nan, np.nan)
+    cell, cells = group_codes(obs, ["region_code", "activity_code"], sort=False)
+    best = pd.Series(cap).groupby(cell, sort=False).max().reindex(np.arange(len(cells))).to_numpy()
+    per_act: dict[str, list[str]] = {}
+    for a, i, v in sorted(zip(att["activity_code"], att["indicator"], att["attainable_lq"])):
+        per_act.setdefault(a, []).append(f"{i}={_fmt(v)}")
+    at = lookup(out, cells, ["region_code", "activity_code"])
+    best_cap = np.where(at >= 0, best[np.maximum(at, 0)] if len(best) else np.nan, np.nan)
     sns = out["status"] == "supported_not_specialised"
     out.loc[sns & np.isnan(best_cap), "status"] = "no_data"
     out.loc[sns & ~np.isnan(best_cap) & (best_cap < _cutoff_floor(settings.rule, settings)), "status"] = "not_testable"
-    out["attainable_lq_max"] = out["activity_code"].map(per_act).fillna("")
+    out["attainable_lq_max"] = out["activity_code"].map(pd.Series({a: ";".join(v) for a, v in per_act.items()},
+                                                                  dtype=object)).fillna("")
     spec = _specialised_by_variant(y, settings, analysis_level, [analysis_level])[analysis_level]
-    names = list(spec.columns)
-    flags = spec.reindex(pd.MultiIndex.from_tuples(key, names=["region_code", "activity_code"])).fillna(False)
-    out["specialised_by_rule"] = [";".join(f"{n}={'yes' if f else 'no'}" for n, f in zip(names, row))
-                                  for row in flags.to_numpy(dtype=bool)]
-    out["robust"] = [len(set(row)) == 1 for row in flags.to_numpy(dtype=bool)]
+    names = [c for c in spec.columns if c not in ("region_code", "activity_code")]
+    at = lookup(out, spec, ["region_code", "activity_code"])
+    flags = np.column_stack([np.where(at >= 0, spec[n].to_numpy(dtype=bool)[np.maximum(at, 0)]
+                                      if len(spec) else False, False) for n in names])
+    pieces = [pc.if_else(pa.array(flags[:, j]), pa.scalar(f"{n}=yes"), pa.scalar(f"{n}=no"))
+              for j, n in enumerate(names)]
+    out["specialised_by_rule"] = to_str_series(pc.binary_join_element_wise(*pieces, ";") if len(pieces) > 1
+                                               else pieces[0], index=out.index)
+    out["robust"] = flags.all(axis=1) | ~flags.any(axis=1)
     return out
 
 
