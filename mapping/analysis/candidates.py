@@ -43,76 +43,114 @@ def candidate_clusters(spec: pd.DataFrame, groups: pd.DataFrame, neighbours: pd.
         ``n_regions``, ``cross_regional``, ``indicators``, ``max_lq``, and per-region details in
         ``members`` (a list of dicts, not written to GeoJSON).
     """
-    s = spec.loc[spec["specialised"]].copy()
-    gmap = dict(zip(groups["activity_code"], groups["group_id"]))
-    s["group_id"] = [gmap.get(a, f"S-{a}") for a in s["activity_code"]]
-    edges = set(zip(neighbours["region_code"], neighbours["neighbour_code"]))
-    linked = dict(zip(groups["activity_code"], groups["linked"])) if "linked" in groups else None
-    rows, seen = [], set()
-    for gid, gsub in s.groupby("group_id", sort=True):
-        for acts in _linked_sets(sorted(set(gsub["activity_code"])), linked):
-            sub = gsub.loc[gsub["activity_code"].isin(acts)]
-            regions = sorted(set(sub["region_code"]))
-            pos = {r: i for i, r in enumerate(regions)}
-            held = sub.groupby("region_code")["activity_code"].agg(set).to_dict()
-            # neighbours join only when specialised in a shared activity: every region of a
-            # multi-region candidate shares one with a neighbour in it, and the candidate is contiguous
-            pairs = np.array([(pos[a], pos[b]) for a, b in edges if a in pos and b in pos and held[a] & held[b]],
-                             dtype=int).reshape(-1, 2)
-            adj = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(regions),) * 2)
-            _, label = connected_components(adj, directed=False)
-            for lab in sorted(set(label), key=lambda l: regions[int(np.flatnonzero(label == l)[0])]):
-                comp = [regions[i] for i in np.flatnonzero(label == lab)]
-                part = sub.loc[sub["region_code"].isin(comp)]
-                indicators = sorted({i for v in part["indicators_specialised"] for i in v.split(";") if i})
-                cid = f"{gid}:{comp[0]}"
-                n = 2
-                while cid in seen:  # a group split into linked activity sets with the same first region
-                    cid = f"{gid}:{comp[0]}.{n}"
-                    n += 1
-                seen.add(cid)
-                rows.append({
-                    "candidate_id": cid,
-                    "group_id": gid,
-                    "region_codes": ";".join(comp),
-                    "n_regions": len(comp),
-                    "cross_regional": len(comp) > 1,
-                    "activity_codes": ";".join(sorted(set(part["activity_code"]))),
-                    "indicators": ";".join(indicators),
-                    "max_lq": float(part["lq_max"].max()),
-                    **_evidence(part),
-                    "members": part[["region_code", "activity_code", "lq_max"]].to_dict("records"),
-                })
     cols = ["candidate_id", "group_id", "region_codes", "n_regions", "cross_regional", "activity_codes",
             "indicators", "max_lq", "specialisation_call", "n_pairs", "n_certain_pairs", "years_specialised",
             "single_year", "members"]
+    s = spec.loc[spec["specialised"]].reset_index(drop=True)
+    if s.empty:
+        return pd.DataFrame([], columns=cols).sort_values("candidate_id").reset_index(drop=True)
+    # Integer codes of the specialised rows' regions and activities, numbered in sorted order.
+    reg_code, regions = pd.factorize(s["region_code"], sort=True)
+    act_code, acts = pd.factorize(s["activity_code"], sort=True)
+    regions, acts = [str(r) for r in regions], [str(a) for a in acts]
+    gmap = dict(zip(groups["activity_code"], groups["group_id"]))
+    gid_of_act = [gmap.get(a, f"S-{a}") for a in acts]
+    gid_code, gids = pd.factorize(pd.Series(gid_of_act, dtype=object), sort=True)
+    # Linked activity sets: components of the links between specialised activities of one group.
+    set_of_act = _linked_set_ids(acts, gid_code, groups)
+    # Nodes: (linked set, region) pairs held; edges: neighbours specialised in a shared activity.
+    n_act = len(acts)
+    node_key = set_of_act[act_code].astype(np.int64) * len(regions) + reg_code
+    node, node_keys = pd.factorize(node_key)
+    node_set, node_reg = node_keys // len(regions), node_keys % len(regions)
+    held = np.unique(reg_code.astype(np.int64) * n_act + act_code)
+    pos = {r: i for i, r in enumerate(regions)}
+    nb = neighbours.loc[neighbours["region_code"].isin(regions) & neighbours["neighbour_code"].isin(regions)]
+    n1 = nb["region_code"].map(pos).to_numpy(dtype=np.int64)
+    n2 = nb["neighbour_code"].map(pos).to_numpy(dtype=np.int64)
+    # Every specialised row (region a, activity x) against each neighbour b of a: an edge when b holds x too.
+    order = np.argsort(n1, kind="stable")
+    n1, n2 = n1[order], n2[order]
+    start_of = np.searchsorted(n1, np.arange(len(regions)))
+    end_of = np.searchsorted(n1, np.arange(len(regions)), side="right")
+    count = end_of[reg_code] - start_of[reg_code]
+    row = np.repeat(np.arange(len(s)), count)
+    other = n2[np.repeat(start_of[reg_code], count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))]
+    shared = np.isin(other * n_act + act_code[row], held)
+    row, other = row[shared], other[shared]
+    other_node = pd.Index(node_keys).get_indexer(set_of_act[act_code[row]].astype(np.int64) * len(regions) + other)
+    adj = coo_matrix((np.ones(len(row)), (node[row], other_node)), shape=(len(node_keys),) * 2)
+    _, comp_of_node = connected_components(adj, directed=False)
+    comp = comp_of_node[node]
+    # Candidates in the order they are named: group, linked set (by its first activity), first region.
+    n_comp = int(comp_of_node.max()) + 1
+    first_reg = np.full(n_comp, len(regions), np.int64)
+    np.minimum.at(first_reg, comp_of_node, node_reg)
+    comp_set = np.zeros(n_comp, np.int64)
+    comp_set[comp_of_node] = node_set
+    set_first_act = np.full(int(set_of_act.max()) + 1, n_act, np.int64)
+    np.minimum.at(set_first_act, set_of_act, np.arange(n_act))
+    set_gid = np.zeros(len(set_first_act), np.int64)
+    set_gid[set_of_act] = gid_code
+    rank = np.lexsort((first_reg, set_first_act[comp_set], set_gid[comp_set]))
+    rows = _candidate_rows(s, comp, rank, regions, reg_code, [str(g) for g in gids], set_gid[comp_set], first_reg)
     return pd.DataFrame(rows, columns=cols).sort_values("candidate_id").reset_index(drop=True)
 
 
-def _linked_sets(acts: list[str], linked: dict | None) -> list[list[str]]:
-    """Split a group's specialised activities into sets joined by links at or above the threshold."""
-    if linked is None or len(acts) < 2:
-        return [acts]
+def _linked_set_ids(acts: list[str], gid_code: np.ndarray, groups: pd.DataFrame) -> np.ndarray:
+    """Linked set of each specialised activity: without a ``linked`` column, one set per group; with it,
+    the components of the links between specialised activities of the same group."""
+    if "linked" not in groups:
+        return gid_code.astype(np.int64)
+    linked = dict(zip(groups["activity_code"], groups["linked"]))
     pos = {a: i for i, a in enumerate(acts)}
-    pairs = np.array([(pos[a], pos[b]) for a in acts for b in (linked.get(a) or []) if b in pos], dtype=int).reshape(-1, 2)
+    pairs = np.array([(i, pos[b]) for i, a in enumerate(acts) for b in (linked.get(a) or [])
+                      if b in pos and gid_code[pos[b]] == gid_code[i]], dtype=int).reshape(-1, 2)
     adj = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(acts),) * 2)
-    _, label = connected_components(adj, directed=False)
-    return [[acts[i] for i in np.flatnonzero(label == lab)] for lab in sorted(set(label), key=list(label).index)]
+    return connected_components(adj, directed=False)[1].astype(np.int64)
 
 
-def _evidence(part: pd.DataFrame) -> dict:
-    """Robustness of one candidate from its member pairs (all specialised on the published values).
-
-    ``specialisation_call`` is ``certain`` when every member pair is certain within the bounds of
-    the data, otherwise ``possible``; ``years_specialised`` is the most years any member pair was
-    specialised, and ``single_year`` marks a candidate none of whose pairs was specialised in any
-    other year of several.
-    """
-    calls = part["specialisation_call"] if "specialisation_call" in part else pd.Series("certain", index=part.index)
-    n_cert = int((calls == "certain").sum())
-    years = part["years_specialised"] if "years_specialised" in part else pd.Series(1, index=part.index)
-    single = part["single_year"] if "single_year" in part else pd.Series(False, index=part.index)
-    return {"specialisation_call": "certain" if n_cert == len(part) else "possible",
-            "n_pairs": int(len(part)), "n_certain_pairs": n_cert,
-            "years_specialised": int(years.max()) if len(years) else 0,
-            "single_year": bool(single.all()) if len(single) else False}
+def _candidate_rows(s: pd.DataFrame, comp: np.ndarray, rank: np.ndarray, regions: list[str], reg_code: np.ndarray,
+                    gids: list[str], comp_gid: np.ndarray, first_reg: np.ndarray) -> list[dict]:
+    """One dict per candidate (``rank`` lists the components in naming order); members in table order."""
+    order = np.argsort(comp, kind="stable")  # each candidate's rows, in the order of the table
+    bounds = np.searchsorted(comp[order], np.arange(len(rank) + 1))
+    act = s["activity_code"].to_numpy(dtype=object)
+    reg = s["region_code"].to_numpy(dtype=object)
+    lq = s["lq_max"].to_numpy(dtype=float)
+    inds = s["indicators_specialised"].to_numpy(dtype=object) if "indicators_specialised" in s else None
+    calls = s["specialisation_call"].to_numpy(dtype=object) if "specialisation_call" in s else None
+    years = s["years_specialised"].to_numpy() if "years_specialised" in s else None
+    single = s["single_year"].to_numpy() if "single_year" in s else None
+    ind_of = {v: [i for i in str(v).split(";") if i] for v in (pd.unique(inds) if inds is not None else [])}
+    out, seen = [], set()
+    for c in rank:
+        rows = order[bounds[c]:bounds[c + 1]]
+        comp_regions = sorted({regions[i] for i in reg_code[rows]})
+        gid = gids[comp_gid[c]]
+        cid = f"{gid}:{regions[first_reg[c]]}"
+        n = 2
+        while cid in seen:  # a group split into linked activity sets with the same first region
+            cid = f"{gid}:{regions[first_reg[c]]}.{n}"
+            n += 1
+        seen.add(cid)
+        part_lq = lq[rows]
+        n_cert = int((calls[rows] == "certain").sum()) if calls is not None else len(rows)
+        out.append({
+            "candidate_id": cid,
+            "group_id": gid,
+            "region_codes": ";".join(comp_regions),
+            "n_regions": len(comp_regions),
+            "cross_regional": len(comp_regions) > 1,
+            "activity_codes": ";".join(sorted(set(act[rows]))),
+            "indicators": ";".join(sorted({i for v in inds[rows] for i in ind_of[v]})) if inds is not None else "",
+            "max_lq": float(np.nanmax(part_lq)) if not np.isnan(part_lq).all() else float("nan"),
+            "specialisation_call": "certain" if n_cert == len(rows) else "possible",
+            "n_pairs": int(len(rows)),
+            "n_certain_pairs": n_cert,
+            "years_specialised": int(years[rows].max()) if years is not None else 1,
+            "single_year": bool(single[rows].all()) if single is not None else False,
+            "members": [{"region_code": r, "activity_code": a, "lq_max": v}
+                        for r, a, v in zip(reg[rows], act[rows], part_lq.tolist())],
+        })
+    return out
