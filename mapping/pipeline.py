@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from mapping.analysis.candidates import candidate_clusters
@@ -231,15 +232,18 @@ def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
                     totals=inputs.tidy.loc[inputs.tidy["level"] == "total"].reset_index(drop=True))
 
 def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    from mapping.analysis.frames import lookup
+
     r = inputs.regions.set_index("region_code")
-    a = inputs.activities.set_index(["classification", "code"])
-    out = df.copy()
+    # The last registry row of a (classification, code) names it, as a dict built from the rows would.
+    a = inputs.activities.drop_duplicates(["classification", "code"], keep="last")
+    out = df.copy(deep=False)
     out["region_name"] = out["region_code"].map(r["name_ru"]).fillna("")
     out["region_name_en"] = out["region_code"].map(r["name_en"]).fillna("")
-    keys = list(zip(out["classification"], out["activity_code"]))
-    ru, en = a["name_ru"].to_dict(), a["name_en"].to_dict()  # plain dicts: MultiIndex .get per row is slow
-    out["activity_name"] = [ru.get(k, "") for k in keys]
-    out["activity_name_en"] = [en.get(k, "") for k in keys]
+    pos = lookup(out, a, ["classification", "code"], left_on=["classification", "activity_code"])
+    for col, name in (("activity_name", "name_ru"), ("activity_name_en", "name_en")):
+        names = a[name].to_numpy(dtype=object)
+        out[col] = np.where(pos >= 0, names[np.maximum(pos, 0)] if len(names) else "", "").tolist()
     return out[LQ_COLUMNS]
 
 

@@ -69,9 +69,13 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
     >>> location_quotients(t)["lq"].round(3).tolist()
     [1.875, 0.417, 0.417, 1.389]
     """
+    from mapping.analysis.frames import group_codes, lookup
+
     df = tidy.loc[tidy["level"] != "total"].copy()
-    # Sums with min_count=1 semantics (all missing -> NaN), via built-in transforms (fast on many groups).
-    g_region = df.groupby(_GROUP + ["region_code"], sort=False)["value"]
+    # Sums with min_count=1 semantics (all missing -> NaN), via built-in transforms (fast on many groups),
+    # grouped on integer codes of the keys (grouping on five text columns is slow on a large table).
+    region_group = pd.Series(group_codes(df, _GROUP + ["region_code"], sort=False)[0], index=df.index)
+    g_region = df["value"].groupby(region_group, sort=False)
     n_cells = g_region.transform("count")
     df["region_total"] = g_region.transform("sum").where(n_cells > 0)
     partial = n_cells < g_region.transform("size")
@@ -80,16 +84,20 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
         rk = ["year", "indicator", "classification", "region_code"]
         tot = tidy.loc[(tidy["level"] == "total") & tidy["indicator"].isin(published_totals) & tidy["value"].notna(),
                        rk + ["value"]].drop_duplicates(rk).rename(columns={"value": "_pub"})
-        pub = pd.Series(df[rk].merge(tot, on=rk, how="left")["_pub"].to_numpy(), index=df.index)
+        at = lookup(df, tot, rk)  # a left merge's row match, on integer codes
+        pub = pd.Series(np.where(at >= 0, tot["_pub"].to_numpy(dtype=float)[np.maximum(at, 0)] if len(tot) else np.nan,
+                                 np.nan), index=df.index)
         use = pub.notna() & (pub > 0)
         df.loc[use, "region_total"] = pub[use]
         source[use] = TOTAL_PUBLISHED
     df["region_total_source"] = source
-    g_act = df.groupby(_GROUP + ["activity_code"], sort=False)["value"]
+    g_act = df["value"].groupby(group_codes(df, _GROUP + ["activity_code"], sort=False)[0], sort=False)
     df["national_value"] = g_act.transform("sum").where(g_act.transform("count") > 0)
-    totals = (df.drop_duplicates(_GROUP + ["region_code"])
-                .groupby(_GROUP, sort=False)["region_total"].sum(min_count=1).rename("national_total"))
-    df = df.join(totals, on=_GROUP)
+    # National total: the sum of each region's total, taken from the region's first row.
+    table = pd.Series(group_codes(df, _GROUP, sort=False)[0], index=df.index)
+    firsts = ~region_group.duplicated()
+    totals = df.loc[firsts, "region_total"].groupby(table[firsts], sort=False).sum(min_count=1)
+    df["national_total"] = totals.reindex(table.to_numpy()).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         region_share = df["value"] / df["region_total"]
         national_share = df["national_value"] / df["national_total"]
@@ -111,8 +119,9 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
             "flag", "region_total", "region_total_source", "national_value", "national_total", "share_of_national", "lq",
             "lq_reason", "specialised"]
     cols += [c for c in ("value_low", "value_high") if c in df.columns]  # bounds ride along (uncertainty)
-    return df[cols].sort_values(["year", "indicator", "classification", "level", "region_code",
-                                 "activity_code"]).reset_index(drop=True)
+    # Sorted by the keys: a stable sort of their sorted integer codes (as sort_values' lexicographic sort).
+    order, _ = group_codes(df, ["year", "indicator", "classification", "level", "region_code", "activity_code"])
+    return df[cols].iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
 
 def location_quotient_table(tidy: pd.DataFrame, settings, *, activities: pd.DataFrame | None = None,

@@ -131,25 +131,26 @@ def cell_bounds(tidy: pd.DataFrame, rounding: tuple[RoundingRule, ...] = ()) -> 
     return df
 
 
-def _inf_sum(x: pd.Series, by: list) -> tuple[pd.Series, pd.Series]:
-    """Group sums of the finite part and the number of infinite members, aligned to ``x``."""
+def _inf_sum(x: pd.Series, by) -> tuple[pd.Series, pd.Series]:
+    """Group sums of the finite part and the number of infinite members, aligned to ``x`` (``by``: group keys,
+    e.g. integer codes)."""
     fin = x.where(np.isfinite(x), 0.0)
     ninf = (~np.isfinite(x)).astype(int)
     return fin.groupby(by, sort=False).transform("sum"), ninf.groupby(by, sort=False).transform("sum")
 
 
-def _apply_constraint(df: pd.DataFrame, member: pd.Series, keys: list[str], known_lo: pd.Series,
+def _apply_constraint(df: pd.DataFrame, member: pd.Series, group: np.ndarray, known_lo: pd.Series,
                       known_hi: pd.Series) -> int:
     """One tightening pass of ``known_lo <= sum(cells in group) <= known_hi`` (in place).
 
-    ``member`` selects the rows that take part; ``keys`` the columns identifying a group;
-    ``known_lo``/``known_hi`` the bounds of each member's group (aligned on ``df``). Returns the
-    number of cells narrowed.
+    ``member`` selects the rows that take part; ``group`` is each row's group (integer codes of the
+    key columns, aligned on ``df``); ``known_lo``/``known_hi`` the bounds of each member's group
+    (aligned on ``df``). Returns the number of cells narrowed.
     """
     sub = df.loc[member]
     if sub.empty:
         return 0
-    by = [sub[k] for k in keys]
+    by = pd.Series(group[member.to_numpy()], index=sub.index)
     lo, hi = sub["value_low"], sub["value_high"]
     s_lo = lo.groupby(by, sort=False).transform("sum")
     s_hi_fin, s_hi_inf = _inf_sum(hi, by)
@@ -196,6 +197,48 @@ def _lookup(df: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> tuple[pd.
             pd.Series(j["value_high"].to_numpy(), index=df.index))
 
 
+def _nearest_present_ancestor(rows: pd.DataFrame, anc: dict[tuple[str, str], list[str]]) -> np.ndarray:
+    """For each activity row, the position (in ``rows``) of the first row of its nearest ancestor present
+    for the same year, indicator, classification and region; -1 where none is.
+
+    Ancestors are tried nearest first, one generation at a time, on integer codes of the keys.
+    """
+    from mapping.analysis.frames import _combine
+
+    keys = ["year", "indicator", "classification", "region_code"]
+    per, sizes = [], []
+    for k in keys:
+        c, u = pd.factorize(rows[k], use_na_sentinel=False)
+        per.append(c.astype(np.int64))
+        sizes.append(len(u))
+    act_code, act_values = pd.factorize(rows["activity_code"], use_na_sentinel=False)
+    n_act = len(act_values) + 1  # the last code stands for an ancestor absent from the rows
+    base = _combine(per, sizes) * n_act
+    present, first = np.unique(base + act_code, return_index=True)
+    # Each row's ancestor chain, from its distinct (classification, activity) pairs.
+    pair, pairs = pd.factorize(pd.Series(per[2] * len(act_values) + act_code))
+    cls_values = pd.factorize(rows["classification"], use_na_sentinel=False)[1]
+    index_of = {a: i for i, a in enumerate(act_values)}
+    chains = [[index_of.get(p, n_act - 1) for p in anc.get((cls_values[int(k) // len(act_values)],
+                                                            act_values[int(k) % len(act_values)]), [])]
+              for k in pairs]
+    out = np.full(len(rows), -1, np.int64)
+    todo = np.ones(len(rows), bool)
+    depth = max((len(c) for c in chains), default=0)
+    for d in range(depth):
+        anc_d = np.array([c[d] if d < len(c) else -1 for c in chains], np.int64)[pair]
+        look = todo & (anc_d >= 0)
+        if not look.any():
+            break
+        key = base[look] + anc_d[look]
+        at = np.clip(np.searchsorted(present, key), 0, max(len(present) - 1, 0))
+        found = present[at] == key
+        idx = np.flatnonzero(look)
+        out[idx[found]] = first[at[found]]
+        todo[idx[found]] = False
+    return out
+
+
 def tighten_bounds(cells: pd.DataFrame, *, exact_totals: tuple[str, ...] = (),
                    activities: pd.DataFrame | None = None, known_totals: pd.DataFrame | None = None,
                    known_tolerance: float = 1e-3, passes: int = 3) -> tuple[pd.DataFrame, dict]:
@@ -237,30 +280,17 @@ def tighten_bounds(cells: pd.DataFrame, *, exact_totals: tuple[str, ...] = (),
     anc = _ancestor_map(activities)
     par_lo = pd.Series(np.nan, index=df.index)
     par_hi = pd.Series(np.nan, index=df.index)
-    par_code = pd.Series("", index=df.index, dtype=object)
+    par_code = np.full(len(df), "", dtype=object)
     if anc:
-        present = df.loc[act].set_index(["year", "indicator", "classification", "region_code", "activity_code"])
-        present = present[~present.index.duplicated()]
-        keys = df.loc[act, ["year", "indicator", "classification", "region_code", "activity_code"]]
-        found = {}
-        for row in keys.drop_duplicates(["classification", "activity_code"]).itertuples(index=False):
-            found[(row.classification, row.activity_code)] = anc.get((row.classification, row.activity_code), [])
-        hi_map = present["value_high"].to_dict()
-        lo_map = present["value_low"].to_dict()
-        his, los, codes = [], [], []
-        for y, ind, cl, reg, code in keys.itertuples(index=False, name=None):
-            h, l, c = np.nan, np.nan, ""
-            for p in found.get((cl, code), []):
-                k = (y, ind, cl, reg, p)
-                if k in hi_map:
-                    h, l, c = hi_map[k], lo_map[k], p
-                    break
-            his.append(h)
-            los.append(l)
-            codes.append(c)
-        par_hi.loc[keys.index] = his
-        par_lo.loc[keys.index] = los
-        par_code.loc[keys.index] = codes
+        rows = np.flatnonzero(act.to_numpy())
+        pos = _nearest_present_ancestor(df.iloc[rows], anc)
+        hit = pos >= 0
+        hi_v, lo_v = df["value_high"].to_numpy(dtype=float), df["value_low"].to_numpy(dtype=float)
+        codes = df["activity_code"].to_numpy(dtype=object)
+        src = rows[np.maximum(pos, 0)]
+        par_hi.iloc[rows] = np.where(hit, hi_v[src], np.nan)
+        par_lo.iloc[rows] = np.where(hit, lo_v[src], np.nan)
+        par_code[rows[hit]] = codes[src[hit]]
     # National totals.
     n_lo = pd.Series(np.nan, index=df.index)
     n_hi = pd.Series(np.nan, index=df.index)
@@ -269,25 +299,35 @@ def tighten_bounds(cells: pd.DataFrame, *, exact_totals: tuple[str, ...] = (),
         n_lo, n_hi = n_lo * (1 - known_tolerance), n_hi * (1 + known_tolerance)
         n_lo = n_lo.where(act)
         n_hi = n_hi.where(act)
+    # The groups of each constraint, as integer codes computed once (the passes only change the bounds).
+    from mapping.analysis.frames import group_codes
+
+    groups: dict[str, np.ndarray] = {}
+
+    def group(kind: str, keys: list[str]) -> np.ndarray:
+        if kind not in groups:
+            frame = df.assign(_parent=par_code) if "_parent" in keys else df
+            groups[kind] = group_codes(frame, keys, sort=False)[0]
+        return groups[kind]
+
     for _ in range(passes):
         changed = 0
         m = act & t_hi.notna()
         if m.any():
-            n = _apply_constraint(df, m, ["year", "indicator", "classification", "level", "region_code"],
-                                  t_lo, t_hi)
+            n = _apply_constraint(df, m, group("region", ["year", "indicator", "classification", "level",
+                                                          "region_code"]), t_lo, t_hi)
             info["region_total"] += n
             changed += n
         m = act & par_hi.notna()
         if m.any():
-            df["_parent"] = par_code
-            n = _apply_constraint(df, m, ["year", "indicator", "classification", "level", "region_code", "_parent"],
+            n = _apply_constraint(df, m, group("parent", ["year", "indicator", "classification", "level",
+                                                          "region_code", "_parent"]),
                                   pd.Series(np.nan, index=df.index), par_hi)
-            df = df.drop(columns="_parent")
             info["parent_activity"] += n
             changed += n
         m = act & n_hi.notna()
         if m.any():
-            n = _apply_constraint(df, m, _GROUP + ["activity_code"], n_lo, n_hi)
+            n = _apply_constraint(df, m, group("national", _GROUP + ["activity_code"]), n_lo, n_hi)
             info["national_total"] += n
             changed += n
         if not changed:
@@ -360,9 +400,12 @@ def lq_bounds(lq: pd.DataFrame) -> pd.DataFrame:
     df = lq.copy()
     lo = df["value_low"].astype(float)
     hi = df["value_high"].astype(float)
-    grp = [df[c] for c in _GROUP]
-    reg = grp + [df["region_code"]]
-    act = grp + [df["activity_code"]]
+    from mapping.analysis.frames import group_codes
+
+    # Integer groups (grouping on five text columns is slow on a large table); sums as before, group by group.
+    grp = pd.Series(group_codes(df, _GROUP, sort=False)[0], index=df.index)
+    reg = pd.Series(group_codes(df, _GROUP + ["region_code"], sort=False)[0], index=df.index)
+    act = pd.Series(group_codes(df, _GROUP + ["activity_code"], sort=False)[0], index=df.index)
     r_lo = lo.groupby(reg, sort=False).transform("sum")
     n_lo = lo.groupby(act, sort=False).transform("sum")
     t_lo = lo.groupby(grp, sort=False).transform("sum")
@@ -391,7 +434,7 @@ def lq_bounds(lq: pd.DataFrame) -> pd.DataFrame:
         mn = np.where(np.isnan(mins).all(axis=0), np.nan, np.nanmin(np.where(np.isnan(mins), np.inf, mins), axis=0))
     mx = np.where(c_inf & (v_hi > 0), np.inf, mx)
     if "region_total_source" in df.columns:
-        mn, mx = _fixed_total_bounds(df, lo, hi, v_hi, b_lo, b_hi, n_hi - inf_v > 0, mn, mx)
+        mn, mx = _fixed_total_bounds(df, grp, lo, hi, v_hi, b_lo, b_hi, n_hi - inf_v > 0, mn, mx)
     df["lq_low"] = mn
     df["lq_high"] = mx
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -407,13 +450,13 @@ def lq_bounds(lq: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _fixed_total_bounds(df, lo, hi, v_hi, b_lo, b_hi, b_inf, mn, mx):
+def _fixed_total_bounds(df, grp, lo, hi, v_hi, b_lo, b_hi, b_inf, mn, mx):
     """Exact LQ bounds where the region totals of the whole table are published equalities.
 
     ``LQ = v N / (T (v + b))`` with ``T`` (``region_total``) and ``N`` (``national_total``) fixed.
     Tables with any region whose total is not published keep the general bounds ``mn, mx``.
     """
-    fixed = (df["region_total_source"] == "published").groupby([df[c] for c in _GROUP], sort=False).transform("all")
+    fixed = (df["region_total_source"] == "published").groupby(grp, sort=False).transform("all")
     if not fixed.any():
         return mn, mx
     scale = (df["national_total"] / df["region_total"]).to_numpy(dtype=float)
