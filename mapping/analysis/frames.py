@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["group_codes", "lookup", "wide_first", "fixed_text", "join_text", "text_codes", "take_text",
+__all__ = ["KeyCodes", "group_codes", "lookup", "wide_first", "fixed_text", "join_text", "text_codes", "take_text",
            "to_str_series", "unique_values"]
 
 
@@ -44,6 +44,39 @@ def _combine(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     return out
 
 
+class KeyCodes:
+    """Integer codes of a frame's key columns, each column factorised once (sorted), for grouping the same
+    rows on several sets of keys (:meth:`codes`)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._columns: dict[str, tuple[np.ndarray, int]] = {}
+
+    def column(self, key: str) -> tuple[np.ndarray, int]:
+        """Codes of one column in the sorted order of its values (a missing value is a value of its own)."""
+        if key not in self._columns:
+            c, u = pd.factorize(self.frame[key], sort=True, use_na_sentinel=False)
+            self._columns[key] = (np.asarray(c, dtype=np.int64), len(u))
+        return self._columns[key]
+
+    def codes(self, keys: list[str], *, sort: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
+        """See :func:`group_codes`."""
+        frame = self.frame
+        if not keys:
+            return np.zeros(len(frame), np.int64), pd.DataFrame(index=range(1 if len(frame) else 0))
+        per = [self.column(k) for k in keys]
+        combined = _combine([c for c, _ in per], [n for _, n in per])
+        if sort:
+            _, first, codes = np.unique(combined, return_index=True, return_inverse=True)
+        else:
+            codes, uniq = pd.factorize(combined, sort=False)
+            first = np.full(len(uniq), len(combined), np.int64)
+            np.minimum.at(first, codes, np.arange(len(combined)))
+        codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+        uniques = pd.DataFrame({k: frame[k].iloc[first].reset_index(drop=True) for k in keys})
+        return codes, uniques
+
+
 def group_codes(frame: pd.DataFrame, keys: list[str], *, sort: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
     """Integer group codes of ``frame``'s rows for the columns ``keys``, and the unique keys.
 
@@ -63,24 +96,7 @@ def group_codes(frame: pd.DataFrame, keys: list[str], *, sort: bool = True) -> t
     uniques : DataFrame
         One row per group (RangeIndex), the key columns with their original dtypes; row ``i`` is group ``i``.
     """
-    if not keys:
-        return np.zeros(len(frame), np.int64), pd.DataFrame(index=range(1 if len(frame) else 0))
-    per, sizes, levels = [], [], []
-    for k in keys:
-        c, u = pd.factorize(frame[k], sort=sort, use_na_sentinel=False)
-        per.append(c)
-        sizes.append(len(u))
-        levels.append(u)
-    combined = _combine(per, sizes)
-    if sort:
-        uniq, first, codes = np.unique(combined, return_index=True, return_inverse=True)
-    else:
-        codes, uniq = pd.factorize(combined, sort=False)
-        first = np.full(len(uniq), len(combined), np.int64)
-        np.minimum.at(first, codes, np.arange(len(combined)))
-    codes = np.asarray(codes, dtype=np.int64).reshape(-1)
-    uniques = pd.DataFrame({k: frame[k].iloc[first].reset_index(drop=True) for k in keys})
-    return codes, uniques
+    return KeyCodes(frame).codes(keys, sort=sort)
 
 
 def lookup(left: pd.DataFrame, right: pd.DataFrame, keys: list[str], left_on: list[str] | None = None

@@ -69,12 +69,13 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
     >>> location_quotients(t)["lq"].round(3).tolist()
     [1.875, 0.417, 0.417, 1.389]
     """
-    from mapping.analysis.frames import group_codes, lookup
+    from mapping.analysis.frames import KeyCodes, lookup
 
     df = tidy.loc[tidy["level"] != "total"].copy()
+    keys = KeyCodes(df)
     # Sums with min_count=1 semantics (all missing -> NaN), via built-in transforms (fast on many groups),
     # grouped on integer codes of the keys (grouping on five text columns is slow on a large table).
-    region_group = pd.Series(group_codes(df, _GROUP + ["region_code"], sort=False)[0], index=df.index)
+    region_group = pd.Series(keys.codes(_GROUP + ["region_code"], sort=False)[0], index=df.index)
     g_region = df["value"].groupby(region_group, sort=False)
     n_cells = g_region.transform("count")
     df["region_total"] = g_region.transform("sum").where(n_cells > 0)
@@ -91,10 +92,10 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
         df.loc[use, "region_total"] = pub[use]
         source[use] = TOTAL_PUBLISHED
     df["region_total_source"] = source
-    g_act = df["value"].groupby(group_codes(df, _GROUP + ["activity_code"], sort=False)[0], sort=False)
+    g_act = df["value"].groupby(keys.codes(_GROUP + ["activity_code"], sort=False)[0], sort=False)
     df["national_value"] = g_act.transform("sum").where(g_act.transform("count") > 0)
     # National total: the sum of each region's total, taken from the region's first row.
-    table = pd.Series(group_codes(df, _GROUP, sort=False)[0], index=df.index)
+    table = pd.Series(keys.codes(_GROUP, sort=False)[0], index=df.index)
     firsts = ~region_group.duplicated()
     totals = df.loc[firsts, "region_total"].groupby(table[firsts], sort=False).sum(min_count=1)
     df["national_total"] = totals.reindex(table.to_numpy()).to_numpy()
@@ -120,7 +121,7 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
             "lq_reason", "specialised"]
     cols += [c for c in ("value_low", "value_high") if c in df.columns]  # bounds ride along (uncertainty)
     # Sorted by the keys: a stable sort of their sorted integer codes (as sort_values' lexicographic sort).
-    order, _ = group_codes(df, ["year", "indicator", "classification", "level", "region_code", "activity_code"])
+    order, _ = keys.codes(["year", "indicator", "classification", "level", "region_code", "activity_code"])
     return df[cols].iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
 

@@ -300,14 +300,14 @@ def tighten_bounds(cells: pd.DataFrame, *, exact_totals: tuple[str, ...] = (),
         n_lo = n_lo.where(act)
         n_hi = n_hi.where(act)
     # The groups of each constraint, as integer codes computed once (the passes only change the bounds).
-    from mapping.analysis.frames import group_codes
+    from mapping.analysis.frames import KeyCodes
 
     groups: dict[str, np.ndarray] = {}
+    codes = KeyCodes(df.assign(_parent=par_code))
 
     def group(kind: str, keys: list[str]) -> np.ndarray:
         if kind not in groups:
-            frame = df.assign(_parent=par_code) if "_parent" in keys else df
-            groups[kind] = group_codes(frame, keys, sort=False)[0]
+            groups[kind] = codes.codes(keys, sort=False)[0]
         return groups[kind]
 
     for _ in range(passes):
@@ -400,12 +400,13 @@ def lq_bounds(lq: pd.DataFrame) -> pd.DataFrame:
     df = lq.copy()
     lo = df["value_low"].astype(float)
     hi = df["value_high"].astype(float)
-    from mapping.analysis.frames import group_codes
+    from mapping.analysis.frames import KeyCodes
 
     # Integer groups (grouping on five text columns is slow on a large table); sums as before, group by group.
-    grp = pd.Series(group_codes(df, _GROUP, sort=False)[0], index=df.index)
-    reg = pd.Series(group_codes(df, _GROUP + ["region_code"], sort=False)[0], index=df.index)
-    act = pd.Series(group_codes(df, _GROUP + ["activity_code"], sort=False)[0], index=df.index)
+    keys = KeyCodes(df)
+    grp = pd.Series(keys.codes(_GROUP, sort=False)[0], index=df.index)
+    reg = pd.Series(keys.codes(_GROUP + ["region_code"], sort=False)[0], index=df.index)
+    act = pd.Series(keys.codes(_GROUP + ["activity_code"], sort=False)[0], index=df.index)
     r_lo = lo.groupby(reg, sort=False).transform("sum")
     n_lo = lo.groupby(act, sort=False).transform("sum")
     t_lo = lo.groupby(grp, sort=False).transform("sum")
