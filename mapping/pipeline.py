@@ -184,10 +184,13 @@ def _check_activities(tidy: pd.DataFrame, activities: pd.DataFrame) -> None:
         raise MappingError("one run mixes classifications at the same level: " + format_items(
             f"level {lvl}: {sorted(c)}" for lvl, c in mixed.items()) + "; OKVED2007 and OKVED2 letters mean "
             "different activities, so run them separately")
-    known = set(zip(activities["classification"], activities["code"]))
+    from mapping.analysis.frames import lookup
+
     regclasses = set(activities["classification"])
     probe = rows.loc[rows["classification"].isin(regclasses)]
-    bad = probe.loc[[(c, a) not in known for c, a in zip(probe["classification"], probe["activity_code"])]]
+    # Registry membership of each (classification, code), on integer codes (a loop over rows is slow).
+    bad = probe.loc[lookup(probe, activities, ["classification", "code"],
+                           left_on=["classification", "activity_code"]) < 0]
     if not bad.empty:
         raise MappingError("unknown activity code(s): " + format_items(
             f"{r.file} row {r.source_row}: {r.classification} {r.activity_code!r}"

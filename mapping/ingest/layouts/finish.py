@@ -338,7 +338,7 @@ def _check_summary(checks: pd.DataFrame) -> list[dict]:
 def region_vintage(codes, regions: pd.DataFrame) -> str:
     """Name the region set of a Russian table: 83 (before 2014), 85 (2014-2022) or 89 subjects (from 2022)."""
     kind = dict(zip(regions["region_code"], regions["kind"]))
-    subj = sorted(c for c in set(codes) if kind.get(c) == "subject")
+    subj = sorted(c for c in set(pd.unique(pd.Series(codes))) if kind.get(c) == "subject")
     n = len(subj)
     if not subj or not str(subj[0]).startswith("RU"):
         return f"{n} subject(s)"

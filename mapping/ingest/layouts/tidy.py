@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mapping.config import InputFile
@@ -77,11 +78,56 @@ def _read_tidy(path: Path, inp: InputFile, regs: _Registries) -> InputRead:
     return InputRead(df, ledger, pd.DataFrame())
 
 
+def _text_column(s: pd.Series) -> pd.Series:
+    """``"" if v is None else str(v).strip()`` for every cell; vectorised when every cell is text or None."""
+    present = s.notna()
+    # A missing cell of a text dtype is NaN, which the per-cell rule prints as "nan": those keep the map.
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") and (s.dtype == object or present.all()):
+        return s.where(present, "").astype("str").str.strip()
+    return s.map(lambda v: "" if v is None else str(v).strip())
+
+
+def _numeric(s: pd.Series) -> np.ndarray | None:
+    """The cells as floats (None -> NaN) when every one is an int, a float or None; else None."""
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("floating", "integer", "mixed-integer-float", "empty"):
+        return None
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _tidy_values_fast(df: pd.DataFrame) -> pd.DataFrame | None:
+    """:func:`_tidy_values` for the common case of numeric cells (e.g. Parquet), without a loop over rows.
+
+    Returns None when a cell needs the per-cell path: text values (markers, decimal commas), an infinite
+    number, an empty value without a flag, bounds or years that are not plain numbers.
+    """
+    v = _numeric(df["value"])
+    if v is None or np.isinf(v).any() or (np.isnan(v) & df["flag"].eq("").to_numpy()).any():
+        return None
+    bounds = {}
+    for col in ("value_low", "value_high"):
+        if col in df.columns:
+            b = _numeric(df[col])
+            if b is None or np.isinf(b).any():
+                return None
+            bounds[col] = b
+    y = _numeric(df["year"])
+    if y is None or not np.isfinite(y).all() or (y != np.floor(y)).any():
+        return None
+    df["value"] = v
+    for col, b in bounds.items():
+        df[col] = b
+    df["year"] = y.astype(np.int64)
+    return df
+
+
 def _tidy_values(df: pd.DataFrame, path: Path, decimal: str, inp: InputFile) -> pd.DataFrame:
     """Parse value (and bounds) cells printed with markers, decimal commas and thousands separators."""
     df = df.copy()
     for col in ("region_code", "activity_code", "classification", "level", "indicator", "unit", "flag", "source"):
-        df[col] = df[col].map(lambda v: "" if v is None else str(v).strip())
+        df[col] = _text_column(df[col])
+    fast = _tidy_values_fast(df.copy())
+    if fast is not None:
+        return fast
     values, flags, bad = [], [], []
     for row, raw, flag in zip(df["source_row"], df["value"], df["flag"]):
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
