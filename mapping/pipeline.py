@@ -290,7 +290,7 @@ def load_geography(inputs: Inputs, config: RunConfig) -> Geography:
     """
     g = config.geodata
     boundaries = bnd.load_boundaries(g.boundaries, layer=g.boundary_layer, id_column=g.boundary_id_column)
-    codes = sorted(set(inputs.tidy["region_code"]))
+    codes = sorted(set(inputs.tidy["region_code"].unique()))
     r = inputs.regions.set_index("region_code")
     bgeom = boundaries.set_index("region_code").geometry
     rows, missing = [], []
@@ -348,14 +348,15 @@ def _with_verdicts(analysis: Analysis, acts: pd.DataFrame, supported: pd.DataFra
 
     s = config.specialisation
     lq = analysis.lq.loc[analysis.lq["classification"] == analysis.classification]
-    levels = sorted(set(lq["level"]) - {"total"})
+    levels = sorted(set(lq["level"].unique()) - {"total"})
     level_maps = {lv: _level_map(acts, analysis.classification, lv) for lv in levels}
     a = acts.loc[acts["classification"] == analysis.classification]
+    shared: dict = {}  # the decisions under every rule variant, computed once for both
     verdicts = cluster_verdicts(supported, lq, s, year=analysis.year, analysis_level=analysis.level,
                                 units_of=units_of, level_maps=level_maps,
-                                activity_levels=dict(zip(a["code"], a["level"])))
+                                activity_levels=dict(zip(a["code"], a["level"])), variants_cache=shared)
     cs = clusters_status.drop(columns=["status"]).merge(verdicts, on="cluster_id", how="left")
-    ps = pair_verdicts(pairs_status, lq, s, year=analysis.year, analysis_level=analysis.level)
+    ps = pair_verdicts(pairs_status, lq, s, year=analysis.year, analysis_level=analysis.level, variants_cache=shared)
     trade = _trade_table(analysis, config).set_index("activity_code")["trade_class"]
     ps["trade_class"] = ps["activity_code"].map(trade).fillna("")
     return ps, cs

@@ -451,7 +451,7 @@ def _validate(sel: dict, comps: dict, wide: pd.DataFrame, z, groups: pd.DataFram
     n_null = min(n_perm, 19) if len(labels) > 200 else n_perm
     other = {kk: v for kk, v in comps.items() if kk != "colocation"}
     for _ in range(n_null):
-        xp = np.column_stack([rng.permutation(x[:, j]) for j in range(x.shape[1])])
+        xp = rng.permuted(x, axis=0)  # each column shuffled on its own: the draws of a permutation per column
         if z is not None:
             xp = partial_out(xp, z)[0]
         co = pd.DataFrame(matrix_from_wide(xp, rc.measure, 5), index=matrix.index, columns=matrix.columns)

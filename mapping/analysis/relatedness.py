@@ -111,10 +111,26 @@ def colocation_wide(lq: pd.DataFrame, *, indicator: str, level: str, year: int |
     # Correlation uses the activity's share of each region's own total, which equals the LQ up to a
     # per-activity factor that Pearson ignores; the region's share of the *national* value would
     # mostly measure region size and make every activity look related.
-    wide = sub.pivot_table(index="region_code", columns="activity_code", values="lq", dropna=False)
-    wide = wide.sort_index(axis=1)
+    wide = _wide_lq(sub)
     wide.attrs["year"] = year
     return wide
+
+
+def _wide_lq(sub: pd.DataFrame) -> pd.DataFrame:
+    """``pivot_table(index="region_code", columns="activity_code", values="lq", dropna=False)`` with sorted
+    columns, built on integer codes (a pivot on text keys is slow for thousands of regions x activities)."""
+    r, regions = pd.factorize(sub["region_code"], sort=True)
+    a, acts = pd.factorize(sub["activity_code"], sort=True)
+    cell = r.astype(np.int64) * len(acts) + a
+    if (r < 0).any() or (a < 0).any() or len(np.unique(cell)) != len(cell):  # missing keys or repeated cells:
+        wide = sub.pivot_table(index="region_code", columns="activity_code", values="lq", dropna=False)
+        return wide.sort_index(axis=1)                                  # the pivot's own rules (means)
+    values = np.full((len(regions), len(acts)), np.nan)
+    values.ravel()[cell] = sub["lq"].to_numpy(dtype=float)
+    # copy=False keeps the memory layout a pivot gives (row-major regions x activities): the correlations'
+    # sums then run in the same order, to the last bit.
+    return pd.DataFrame(values, index=pd.Index(regions, name="region_code"),
+                        columns=pd.Index(acts, name="activity_code"), copy=False)
 
 
 def partial_out(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -102,31 +102,46 @@ def _floors(df: pd.DataFrame, min_value, min_share) -> tuple[pd.Series, pd.Serie
     return point, sure, maybe
 
 
-def _quantile_by(df: pd.DataFrame, col: str, q: float, keys: list[str], where: pd.Series | None = None) -> pd.Series:
-    """Linear-interpolated quantile of ``col`` within each group, aligned to ``df`` (one groupby call)."""
+def _quantile_by(df: pd.DataFrame, col: str, q: float, keys: list[str], where: pd.Series | None = None, *,
+                 group: np.ndarray | None = None) -> pd.Series:
+    """Linear-interpolated quantile of ``col`` within each group, aligned to ``df`` (one groupby call).
+
+    ``group``: the rows' integer group codes for ``keys``, when the caller has them.
+    """
     from mapping.analysis.frames import group_codes
 
     x = df[col].where(where) if where is not None else df[col]
-    code, _ = group_codes(df, keys, sort=False)  # integer groups: grouping and merging on text keys is slow
+    code = group_codes(df, keys, sort=False)[0] if group is None else group  # text keys are slow to group on
     qs = pd.Series(x.to_numpy()).groupby(code, sort=False).quantile(q)
     return pd.Series(qs.reindex(np.arange(code.max() + 1 if len(code) else 0)).to_numpy()[code], index=df.index)
 
 
-def _size_cutoffs(df: pd.DataFrame, indicator: str, pct: float) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """For each row: the size indicator's value (and bounds) in the same cell, and its percentile cut."""
-    keys = ["year", "classification", "level", "activity_code"]
-    other = df.loc[df["indicator"] == indicator, keys + ["region_code", "value", "value_low", "value_high"]].copy()
-    from mapping.analysis.frames import lookup
+def _size_cutoffs(df: pd.DataFrame, indicator: str, pct: float, codes=None
+                  ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """For each row: the size indicator's value (and bounds) in the same cell, and its percentile cut.
 
-    other["cut"] = _quantile_by(other, "value", pct / 100.0, keys).to_numpy()
-    pos = lookup(df, other, keys + ["region_code"])  # a left merge's row match, on integer codes
+    ``codes``: a :class:`mapping.analysis.frames.KeyCodes` of ``df``, when the caller has one.
+    """
+    from mapping.analysis.frames import KeyCodes
+
+    keys = ["year", "classification", "level", "activity_code"]
+    codes = codes or KeyCodes(df)
+    rows = np.flatnonzero((df["indicator"] == indicator).to_numpy())
+    group = codes.codes(keys, sort=False)[0][rows]
+    cut = _quantile_by(df.iloc[rows], "value", pct / 100.0, keys, group=group).to_numpy()
+    # Each row's cell (same keys and region) in the size indicator: its first row there.
+    cell = codes.codes(keys + ["region_code"], sort=False)[0]
+    cells, first = np.unique(cell[rows], return_index=True)
+    at = np.full(int(cell.max()) + 1 if len(cell) else 0, -1, np.int64)
+    at[cells] = first
+    pos = at[cell]
     hit = pos >= 0
 
-    def col(c: str) -> pd.Series:
-        v = other[c].to_numpy(dtype=float)
+    def take(v: np.ndarray) -> pd.Series:
         return pd.Series(np.where(hit, v[np.maximum(pos, 0)] if len(v) else np.nan, np.nan), index=df.index)
 
-    return col("value"), col("value_low"), col("value_high"), col("cut")
+    return (take(df["value"].to_numpy(dtype=float)[rows]), take(df["value_low"].to_numpy(dtype=float)[rows]),
+            take(df["value_high"].to_numpy(dtype=float)[rows]), take(cut))
 
 
 def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 2.0, min_value: float | dict = 0.0,
@@ -195,21 +210,29 @@ def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float 
         sure = lq_lo >= cut
         maybe = lq_hi >= cut
     elif rule == "cmp_percentile":
-        pct = _quantile_by(df, "lq", cmp_lq_percentile / 100.0, _GROUP + ["activity_code"])
+        from mapping.analysis.frames import KeyCodes
+
+        codes = KeyCodes(df)
+        pct = _quantile_by(df, "lq", cmp_lq_percentile / 100.0, _GROUP + ["activity_code"],
+                           group=codes.codes(_GROUP + ["activity_code"], sort=False)[0])
         cut = np.maximum(pct, cmp_min_lq)
         point, sure, maybe = lq_p >= cut, lq_lo >= cut, lq_hi >= cut
         for ind in cmp_size_indicators:
             if ind not in set(df["indicator"].unique()):
                 continue
-            val, vlo, vhi, scut = _size_cutoffs(df, ind, cmp_size_percentile)
+            val, vlo, vhi, scut = _size_cutoffs(df, ind, cmp_size_percentile, codes)
             point &= (val > scut).fillna(False)
             sure &= (vlo > scut).fillna(False)
             maybe &= (vhi > scut).fillna(False)
     else:
         positive = df["value"] > 0
         focus = df["value"] / df["region_total"]
-        size_cut = _quantile_by(df, "share_of_national", 1 - eco_top_share, _GROUP, positive)
-        focus_cut = _quantile_by(df[_GROUP].assign(_focus=focus), "_focus", 1 - eco_top_share, _GROUP, positive)
+        from mapping.analysis.frames import group_codes
+
+        table = group_codes(df, _GROUP, sort=False)[0]
+        size_cut = _quantile_by(df, "share_of_national", 1 - eco_top_share, _GROUP, positive, group=table)
+        focus_cut = _quantile_by(pd.DataFrame({"_focus": focus}), "_focus", 1 - eco_top_share, _GROUP, positive,
+                                 group=table)
         cut = pd.Series(float(threshold), index=df.index)
 
         def stars(sn, lqv, fo):

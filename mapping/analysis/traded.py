@@ -54,16 +54,21 @@ def locational_gini(lq: pd.DataFrame, *, year: int, indicator: str, level: str) 
     {'p': 0.167, 'q': 0.333}
     """
     sub = lq.loc[(lq["year"] == year) & (lq["indicator"] == indicator) & (lq["level"] == level)
-                 & lq["value"].notna() & (lq["region_total"].fillna(0) > 0)]
+                 & lq["value"].notna() & (lq["region_total"].fillna(0) > 0), ["activity_code", "value", "region_total"]]
+    # Each activity's rows in table order, as slices of sorted arrays (iterating groups of a wide frame is slow).
+    code, acts = pd.factorize(sub["activity_code"], sort=True)
+    order = np.argsort(code, kind="stable")
+    ends = np.cumsum(np.bincount(code, minlength=len(acts)))
+    values, weights = sub["value"].to_numpy(float)[order], sub["region_total"].to_numpy(float)[order]
     out = {}
-    for act, g in sub.groupby("activity_code", sort=True):
-        v, w = g["value"].to_numpy(float), g["region_total"].to_numpy(float)
+    for k, act in enumerate(acts):
+        v, w = values[(ends[k - 1] if k else 0):ends[k]], weights[(ends[k - 1] if k else 0):ends[k]]
         if v.sum() <= 0:
             continue
         x, y = w / w.sum(), v / v.sum()
-        order = np.argsort(y / x, kind="stable")
-        cx = np.concatenate([[0.0], np.cumsum(x[order])])
-        cy = np.concatenate([[0.0], np.cumsum(y[order])])
+        order_k = np.argsort(y / x, kind="stable")
+        cx = np.concatenate([[0.0], np.cumsum(x[order_k])])
+        cy = np.concatenate([[0.0], np.cumsum(y[order_k])])
         area = float(np.sum((cx[1:] - cx[:-1]) * (cy[1:] + cy[:-1]) / 2))
         out[act] = 1.0 - 2.0 * area
     return pd.Series(out, dtype=float, name="locational_gini")
@@ -92,10 +97,10 @@ def trade_classes(lq: pd.DataFrame, *, year: int, level: str, indicator: str | N
     DataFrame
         :data:`TRADE_COLUMNS`; ``trade_class`` is empty for activities the indicator does not observe.
     """
-    present = set(lq.loc[(lq["year"] == year) & (lq["level"] == level), "indicator"])
+    present = set(lq.loc[(lq["year"] == year) & (lq["level"] == level), "indicator"].unique())
     order = ([indicator] if indicator else []) + ["employment", *fallbacks]
     chosen = next((i for i in order if i in present), None)
-    acts = sorted(set(lq.loc[(lq["year"] == year) & (lq["level"] == level), "activity_code"]))
+    acts = sorted(set(lq.loc[(lq["year"] == year) & (lq["level"] == level), "activity_code"].unique()))
     if chosen is None:
         return pd.DataFrame({"activity_code": acts, "locational_gini": np.nan, "trade_class": "",
                              "trade_indicator": ""}, columns=TRADE_COLUMNS)

@@ -142,7 +142,7 @@ def _with_point_bounds(df: pd.DataFrame) -> pd.DataFrame:
     Only the point decision (``specialised``) of a variant is used here, and it reads point values
     only; the bounds are needed for :func:`mapping.analysis.rules.apply_rule` to run.
     """
-    df = df.copy()
+    df = df.copy(deep=False)  # columns are added, none is changed in place
     focus = df["value"] / df["region_total"]
     fill = {"value_low": df["value"], "value_high": df["value"], "lq_low": df["lq"], "lq_high": df["lq"],
             "share_of_national_low": df["share_of_national"], "share_of_national_high": df["share_of_national"],
@@ -153,23 +153,31 @@ def _with_point_bounds(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _specialised_by_variant(lq: pd.DataFrame, settings, analysis_level: str, levels: list[str]
-                            ) -> dict[str, pd.DataFrame]:
+def _specialised_by_variant(lq: pd.DataFrame, settings, analysis_level: str, levels: list[str],
+                            cache: dict | None = None) -> dict[str, pd.DataFrame]:
     """Per level: one row per region x activity (``region_code``, ``activity_code``, sorted), one bool
-    column per rule variant (indicators combined)."""
+    column per rule variant (indicators combined).
+
+    ``cache`` holds levels already computed from the same LQ table, year and settings (it is filled in):
+    a level's decisions depend on that level's rows only.
+    """
     from mapping.analysis.rules import rule_columns
     from mapping.analysis.specialisation import specialised_variants
 
     variants = rule_variants(settings)
     out: dict[str, pd.DataFrame] = {}
+    cache = {} if cache is None else cache
     for level in levels:
+        if level in cache:
+            out[level] = cache[level]
+            continue
         sub = _with_point_bounds(lq.loc[lq["level"] == level])
         inds, rule = _indicators_at(lq, level, settings, analysis_level)
         # The configured rule keeps the run's own decision (whatever else gates it upstream).
         flags = {name: sub["specialised"] if name == settings.rule else
                  rule_columns(sub, rule=rname, **kw)["specialised"] for name, rname, kw in variants}
         sp = specialised_variants(sub, flags, indicators=tuple(inds), rule=rule, level=level)
-        out[level] = sp[["region_code", "activity_code", *flags]]
+        out[level] = cache[level] = sp[["region_code", "activity_code", *flags]]
     return out
 
 
@@ -195,7 +203,7 @@ def _fmt(v: float) -> str:
 
 def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, year: int, analysis_level: str,
                      units_of: dict[str, list[str]], level_maps: dict[str, dict[str, list[str]]],
-                     activity_levels: dict[str, str]) -> pd.DataFrame:
+                     activity_levels: dict[str, str], variants_cache: dict | None = None) -> pd.DataFrame:
     """Testability, status and rule robustness of every supported cluster.
 
     Parameters
@@ -215,6 +223,9 @@ def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
         Level -> {cluster activity code -> codes at that level} for every level of the data.
     activity_levels : dict
         Activity code -> its level in the registry (the cluster's own level).
+    variants_cache : dict, optional
+        Shared with :func:`pair_verdicts` on the same table, year and settings: the decisions under each
+        rule variant are computed once.
 
     Returns
     -------
@@ -230,7 +241,7 @@ def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
     units_with_data = set(observed["region_code"].unique())
     a = attainable_lq(y)
     att = dict(zip(zip(a["indicator"], a["level"], a["activity_code"]), a["attainable_lq"]))
-    by_variant = _specialised_by_variant(y, settings, analysis_level, levels)
+    by_variant = _specialised_by_variant(y, settings, analysis_level, levels, variants_cache)
     variants = rule_variants(settings)
     # Per level: the observed rows of its indicators, and every table by region (a cluster has a few regions).
     inds_at = {lv: _indicators_at(y, lv, settings, analysis_level)[0] for lv in levels}
@@ -298,8 +309,8 @@ def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
     return pd.DataFrame(rows, columns=cols)
 
 
-def pair_verdicts(pairs_status: pd.DataFrame, lq: pd.DataFrame, settings, *, year: int, analysis_level: str
-                  ) -> pd.DataFrame:
+def pair_verdicts(pairs_status: pd.DataFrame, lq: pd.DataFrame, settings, *, year: int, analysis_level: str,
+                  variants_cache: dict | None = None) -> pd.DataFrame:
     """New statuses, attainable LQs and the specialisation under each rule for every pair.
 
     A supported pair that is not specialised becomes ``no_data`` when no configured indicator has
@@ -341,7 +352,7 @@ def pair_verdicts(pairs_status: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
     out.loc[sns & ~np.isnan(best_cap) & (best_cap < _cutoff_floor(settings.rule, settings)), "status"] = "not_testable"
     out["attainable_lq_max"] = out["activity_code"].map(pd.Series({a: ";".join(v) for a, v in per_act.items()},
                                                                   dtype=object)).fillna("")
-    spec = _specialised_by_variant(y, settings, analysis_level, [analysis_level])[analysis_level]
+    spec = _specialised_by_variant(y, settings, analysis_level, [analysis_level], variants_cache)[analysis_level]
     names = [c for c in spec.columns if c not in ("region_code", "activity_code")]
     at = lookup(out, spec, ["region_code", "activity_code"])
     flags = np.column_stack([np.where(at >= 0, spec[n].to_numpy(dtype=bool)[np.maximum(at, 0)]

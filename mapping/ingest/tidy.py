@@ -189,7 +189,7 @@ def select_units(frame: pd.DataFrame, registry: pd.DataFrame, ledger_by_file: di
     from mapping.ingest.suggest import region_suggestions
 
     known = set(registry["region_code"])
-    unknown = sorted(set(frame["region_code"]) - known)
+    unknown = sorted(set(frame["region_code"].unique()) - known)
     if unknown:
         items = []
         for code in unknown:

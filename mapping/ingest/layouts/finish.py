@@ -363,7 +363,7 @@ def _vintage_note(tidy: pd.DataFrame, regs: _Registries, ledger: FileLedger) -> 
 
 def _nesting_note(tidy: pd.DataFrame, regs: _Registries, ledger: FileLedger) -> None:
     r = regs.regions.set_index("region_code")
-    codes = set(tidy["region_code"])
+    codes = set(tidy["region_code"].unique())
     parents = sorted({r.at[c, "parent_code"] for c in codes if c in r.index and r.at[c, "parent_code"]})
     both = [p for p in parents if p in codes]
     aggs = sorted(c for c in codes if r.at[c, "kind"] in ("country", "federal_district"))
