@@ -63,7 +63,8 @@ def candidate_clusters(spec: pd.DataFrame, groups: pd.DataFrame, neighbours: pd.
     node_key = set_of_act[act_code].astype(np.int64) * len(regions) + reg_code
     node, node_keys = pd.factorize(node_key)
     node_set, node_reg = node_keys // len(regions), node_keys % len(regions)
-    held = np.unique(reg_code.astype(np.int64) * n_act + act_code)
+    held = np.zeros(len(regions) * n_act, bool)  # (region, activity) cells specialised
+    held[reg_code.astype(np.int64) * n_act + act_code] = True
     pos = {r: i for i, r in enumerate(regions)}
     nb = neighbours.loc[neighbours["region_code"].isin(regions) & neighbours["neighbour_code"].isin(regions)]
     n1 = nb["region_code"].map(pos).to_numpy(dtype=np.int64)
@@ -76,7 +77,7 @@ def candidate_clusters(spec: pd.DataFrame, groups: pd.DataFrame, neighbours: pd.
     count = end_of[reg_code] - start_of[reg_code]
     row = np.repeat(np.arange(len(s)), count)
     other = n2[np.repeat(start_of[reg_code], count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))]
-    shared = np.isin(other * n_act + act_code[row], held)
+    shared = held[other * n_act + act_code[row]]
     row, other = row[shared], other[shared]
     other_node = pd.Index(node_keys).get_indexer(set_of_act[act_code[row]].astype(np.int64) * len(regions) + other)
     adj = coo_matrix((np.ones(len(row)), (node[row], other_node)), shape=(len(node_keys),) * 2)

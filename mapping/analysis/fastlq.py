@@ -284,7 +284,7 @@ def from_long(frame: pd.DataFrame, *, value: str = "value", indicator: str = "in
     aa, acts = pd.factorize(frame[activity], sort=True)
     shape = (len(inds), len(regs), len(acts))
     flat = (ii.astype(np.int64) * shape[1] + rr) * shape[2] + aa
-    if len(np.unique(flat)) != len(flat):
+    if len(flat) and np.bincount(flat).max() > 1:  # (np.unique is slow on millions of distinct values)
         raise MappingError("from_long: the same indicator x region x activity appears more than once")
     values = np.full(shape, np.nan)
     present = np.zeros(shape, bool)

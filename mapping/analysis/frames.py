@@ -214,6 +214,11 @@ def take_text(values: pa.Array, codes: np.ndarray, missing: str | None = "") -> 
     return vals.take(pa.array(np.where(codes >= 0, codes, len(values))))
 
 
+_TEXT_DTYPE = pd.Series(["a"]).dtype  # what pandas infers for Python text: "str" (pandas 3) or object
+
+
 def to_str_series(text: pa.Array, index=None) -> pd.Series:
-    """An Arrow string array as a pandas ``str`` Series (the dtype pandas infers for Python text)."""
-    return pd.Series(pd.array(text, dtype="str"), index=index)
+    """An Arrow string array as a pandas Series of the dtype pandas infers for Python text."""
+    if _TEXT_DTYPE == object:
+        return pd.Series(text.to_numpy(zero_copy_only=False), index=index, dtype=object)
+    return pd.Series(pd.array(text, dtype=_TEXT_DTYPE), index=index)

@@ -122,7 +122,7 @@ def _wide_lq(sub: pd.DataFrame) -> pd.DataFrame:
     r, regions = pd.factorize(sub["region_code"], sort=True)
     a, acts = pd.factorize(sub["activity_code"], sort=True)
     cell = r.astype(np.int64) * len(acts) + a
-    if (r < 0).any() or (a < 0).any() or len(np.unique(cell)) != len(cell):  # missing keys or repeated cells:
+    if (r < 0).any() or (a < 0).any() or (len(cell) and np.bincount(cell).max() > 1):  # missing keys or repeats:
         wide = sub.pivot_table(index="region_code", columns="activity_code", values="lq", dropna=False)
         return wide.sort_index(axis=1)                                  # the pivot's own rules (means)
     values = np.full((len(regions), len(acts)), np.nan)

@@ -179,7 +179,7 @@ def apply_rule(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float = 
     >>> apply_rule(t)["specialisation_call"].tolist()
     ['possible', 'no']
     """
-    df = lq.copy()
+    df = lq.copy(deep=False)  # copy-on-write: columns set here never reach the caller's frame
     for name, values in rule_columns(
             lq, rule=rule, threshold=threshold, min_value=min_value, min_share_of_national=min_share_of_national,
             cmp_lq_percentile=cmp_lq_percentile, cmp_min_lq=cmp_min_lq, cmp_size_percentile=cmp_size_percentile,

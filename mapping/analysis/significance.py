@@ -95,7 +95,7 @@ def threshold_tests(lq: pd.DataFrame, *, count_indicators: tuple[str, ...], conf
     >>> r["lq_test"].iloc[0], round(float(r["lq_test_p"].iloc[0]), 6), bool(r["lq_test_passed"].iloc[0])
     ('garwood', 0.000237, True)
     """
-    df = lq.copy()
+    df = lq.copy(deep=False)  # copy-on-write: columns set here never reach the caller's frame
     cut = df["lq_cutoff"].astype(float)
     reached = df["lq"].notna() & (df["lq"] >= cut)
     v = df["value"].astype(float)

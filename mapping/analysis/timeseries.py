@@ -64,7 +64,7 @@ def row_persistence(lq: pd.DataFrame) -> pd.DataFrame:
     """
     from mapping.analysis.frames import group_codes
 
-    df = lq.copy()
+    df = lq.copy(deep=False)  # copy-on-write: columns set here never reach the caller's frame
     cell, _ = group_codes(df, _CELL, sort=False)  # integer cells: grouping on five text columns is slow
     lq_v = df["lq"].to_numpy(dtype=float)
     g = pd.Series(cell, index=df.index)

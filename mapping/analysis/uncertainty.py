@@ -86,7 +86,7 @@ def cell_bounds(tidy: pd.DataFrame, rounding: tuple[RoundingRule, ...] = ()) -> 
     >>> cell_bounds(t)[["value_low", "value_high"]].to_numpy().tolist()
     [[5.0, 5.0], [0.0, inf]]
     """
-    df = tidy.copy()
+    df = tidy.copy(deep=False)  # copy-on-write: columns set here never reach the caller's frame
     given_lo = df["value_low"].astype(float) if "value_low" in df else pd.Series(np.nan, index=df.index)
     given_hi = df["value_high"].astype(float) if "value_high" in df else pd.Series(np.nan, index=df.index)
     v = df["value"].astype(float)
@@ -397,7 +397,7 @@ def lq_bounds(lq: pd.DataFrame) -> pd.DataFrame:
         national_value`` and ``value / region_total``). Rows whose region total or national value
         can be zero at the bounds keep NaN there.
     """
-    df = lq.copy()
+    df = lq.copy(deep=False)  # copy-on-write: columns set here never reach the caller's frame
     lo = df["value_low"].astype(float)
     hi = df["value_high"].astype(float)
     from mapping.analysis.frames import KeyCodes
@@ -493,7 +493,7 @@ def poisson_lq_interval(lq: pd.DataFrame, *, indicators: tuple[str, ...], confid
     >>> round(float(r["lq_ci_low"].iloc[0]), 3), round(float(r["lq_ci_high"].iloc[0]), 3)
     (1.09, 10.242)
     """
-    df = lq.copy()
+    df = lq.copy(deep=False)  # copy-on-write: columns set here never reach the caller's frame
     alpha = 1.0 - confidence
     v = df["value"].astype(float)
     ok = df["indicator"].isin(indicators) & v.notna() & df["lq"].notna() & (df["flag"] != "range") \
