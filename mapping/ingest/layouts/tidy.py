@@ -41,7 +41,7 @@ def _read_tidy(path: Path, inp: InputFile, regs: _Registries) -> InputRead:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise MappingError(f"{path}: not a readable Parquet file: {exc}") from None
-        df = df.astype(object).where(df.notna(), None)
+        df = _cells_as_read(df)
         df["source_row"] = range(1, len(df) + 1)
         decimal = "."
     else:
@@ -76,6 +76,19 @@ def _read_tidy(path: Path, inp: InputFile, regs: _Registries) -> InputRead:
     ledger.cells_suppressed = int(df["flag"].eq("suppressed").sum())
     _vintage_note(df, regs, ledger)
     return InputRead(df, ledger, pd.DataFrame())
+
+
+def _cells_as_read(df: pd.DataFrame) -> pd.DataFrame:
+    """Parquet columns as the per-cell parsing reads them: a column with a missing cell becomes Python
+    objects with None for the missing ones; a complete text or number column keeps its dtype (the same
+    values, without millions of per-cell objects)."""
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        typed = isinstance(s.dtype, pd.StringDtype) or (pd.api.types.is_numeric_dtype(s)
+                                                         and not pd.api.types.is_bool_dtype(s))
+        out[c] = s if typed and s.notna().all() else s.astype(object).where(s.notna(), None)
+    return pd.DataFrame(out, index=df.index)
 
 
 def _text_column(s: pd.Series) -> pd.Series:
