@@ -241,12 +241,20 @@ def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
     # The last registry row of a (classification, code) names it, as a dict built from the rows would.
     a = inputs.activities.drop_duplicates(["classification", "code"], keep="last")
     out = df.copy(deep=False)
-    out["region_name"] = out["region_code"].map(r["name_ru"]).fillna("")
-    out["region_name_en"] = out["region_code"].map(r["name_en"]).fillna("")
+    # Names of the distinct regions, spread to the rows (mapping millions of rows one by one is slow).
+    row_region, regions = pd.factorize(out["region_code"])
+    for col, name in (("region_name", "name_ru"), ("region_name_en", "name_en")):
+        named = pd.Series(regions).map(r[name])
+        out[col] = named.take(row_region).set_axis(out.index).fillna("") if (row_region >= 0).all() \
+            else out["region_code"].map(r[name]).fillna("")
     pos = lookup(out, a, ["classification", "code"], left_on=["classification", "activity_code"])
     for col, name in (("activity_name", "name_ru"), ("activity_name_en", "name_en")):
-        names = a[name].to_numpy(dtype=object)
-        out[col] = np.where(pos >= 0, names[np.maximum(pos, 0)] if len(names) else "", "").tolist()
+        names = a[name]
+        if isinstance(names.dtype, pd.StringDtype) and (pos >= 0).all():
+            out[col] = names.take(pos).set_axis(out.index)
+        else:
+            values = names.to_numpy(dtype=object)
+            out[col] = np.where(pos >= 0, values[np.maximum(pos, 0)] if len(values) else "", "").tolist()
     return out[LQ_COLUMNS]
 
 

@@ -192,10 +192,11 @@ def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float 
                  min_share_of_national: float | dict = 0.0, cmp_lq_percentile: float = 75.0, cmp_min_lq: float = 1.0,
                  cmp_size_percentile: float = 25.0,
                  cmp_size_indicators: tuple[str, ...] = ("employment", "establishments"),
-                 eco_top_share: float = 0.10, eco_min_stars: int = 2) -> dict[str, pd.Series]:
+                 eco_top_share: float = 0.10, eco_min_stars: int = 2, codes=None) -> dict[str, pd.Series]:
     """The columns :func:`apply_rule` sets, in its column order, without copying the table.
 
-    For callers that need one of them (e.g. ``specialised`` under every rule) on a large table.
+    For callers that need one of them (e.g. ``specialised`` under every rule) on a large table;
+    ``codes``: a :class:`mapping.analysis.frames.KeyCodes` of ``lq`` shared between calls.
     """
     if rule not in RULES:
         raise MappingError(f"specialisation rule {rule!r} is not one of {RULES}")
@@ -212,7 +213,7 @@ def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float 
     elif rule == "cmp_percentile":
         from mapping.analysis.frames import KeyCodes
 
-        codes = KeyCodes(df)
+        codes = codes or KeyCodes(df)
         pct = _quantile_by(df, "lq", cmp_lq_percentile / 100.0, _GROUP + ["activity_code"],
                            group=codes.codes(_GROUP + ["activity_code"], sort=False)[0])
         cut = np.maximum(pct, cmp_min_lq)
@@ -227,9 +228,9 @@ def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float 
     else:
         positive = df["value"] > 0
         focus = df["value"] / df["region_total"]
-        from mapping.analysis.frames import group_codes
+        from mapping.analysis.frames import KeyCodes
 
-        table = group_codes(df, _GROUP, sort=False)[0]
+        table = (codes or KeyCodes(df)).codes(_GROUP, sort=False)[0]
         size_cut = _quantile_by(df, "share_of_national", 1 - eco_top_share, _GROUP, positive, group=table)
         focus_cut = _quantile_by(pd.DataFrame({"_focus": focus}), "_focus", 1 - eco_top_share, _GROUP, positive,
                                  group=table)

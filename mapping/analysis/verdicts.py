@@ -161,6 +161,7 @@ def _specialised_by_variant(lq: pd.DataFrame, settings, analysis_level: str, lev
     ``cache`` holds levels already computed from the same LQ table, year and settings (it is filled in):
     a level's decisions depend on that level's rows only.
     """
+    from mapping.analysis.frames import KeyCodes
     from mapping.analysis.rules import rule_columns
     from mapping.analysis.specialisation import specialised_variants
 
@@ -174,8 +175,9 @@ def _specialised_by_variant(lq: pd.DataFrame, settings, analysis_level: str, lev
         sub = _with_point_bounds(lq.loc[lq["level"] == level])
         inds, rule = _indicators_at(lq, level, settings, analysis_level)
         # The configured rule keeps the run's own decision (whatever else gates it upstream).
+        codes = KeyCodes(sub)  # the key columns factorised once for every variant
         flags = {name: sub["specialised"] if name == settings.rule else
-                 rule_columns(sub, rule=rname, **kw)["specialised"] for name, rname, kw in variants}
+                 rule_columns(sub, rule=rname, **kw, codes=codes)["specialised"] for name, rname, kw in variants}
         sp = specialised_variants(sub, flags, indicators=tuple(inds), rule=rule, level=level)
         out[level] = cache[level] = sp[["region_code", "activity_code", *flags]]
     return out
