@@ -210,3 +210,19 @@ def test_lq_levels_must_include_the_analysis_level():
 
     with pytest.raises(ValueError, match="must include the analysis level"):
         SpecialisationSection(level="naics6", lq_levels=("naics5",))
+
+
+def test_nearest_present_ancestor_bounds_a_cell_when_its_parent_is_absent():
+    # Hierarchy P > p > p1, p2 and Q > q1. Region a has P and p1, p2 but no p: P bounds p1 (70 + p1 <= 100).
+    # Region b has p itself (60) and P (200): the nearer p bounds p1 (p1 <= 60 - 20), not P.
+    acts = pd.DataFrame({"classification": "X", "code": ["P", "p", "p1", "p2", "Q", "q1"],
+                         "parent_code": ["", "P", "p", "p", "", "Q"]})
+    t = pd.concat([_t({("a", "p1"): None, ("a", "p2"): 70.0, ("b", "p1"): None, ("b", "p2"): 20.0,
+                       ("a", "q1"): None}, level="naics6"),
+                   _t({("b", "p"): 60.0}, level="naics5"),
+                   _t({("a", "P"): 100.0, ("b", "P"): 200.0}, level="naics4")])
+    cells, info = tighten_bounds(cell_bounds(t), activities=acts)
+    c = cells.set_index(["region_code", "activity_code"])
+    assert (c.at[("a", "p1"), "value_low"], c.at[("a", "p1"), "value_high"]) == pytest.approx((0.0, 30.0))
+    assert (c.at[("b", "p1"), "value_low"], c.at[("b", "p1"), "value_high"]) == pytest.approx((0.0, 40.0))
+    assert c.at[("a", "q1"), "value_high"] == np.inf  # Q is in no region: nothing bounds q1

@@ -363,3 +363,25 @@ def test_us_registries_match_the_boundaries():
     assert set(acts["classification"]) == {"NAICS2007"}
     assert {"TOTAL", "31-33", "44-45", "48-49", "336411"} <= set(acts["code"])
     assert acts.set_index("code").at["336411", "parent_code"] == "33641"
+
+
+def test_tidy_parquet_complete_and_gappy_columns_read_as_the_same_csv(tmp_path):
+    # Complete columns keep their Parquet dtype when read, columns with a gap become per-cell objects: both
+    # must give what the same table read from CSV gives (codes stripped, years whole, suppressed cells empty).
+    rows = [{"year": 2021, "region_code": " RU-BEL", "activity_code": "C ", "classification": "OKVED2",
+             "level": "section", "indicator": "gva", "value": 5.0, "unit": "million RUB", "flag": "", "source": "x"},
+            {"year": 2021, "region_code": "RU-BRY", "activity_code": "C", "classification": "OKVED2",
+             "level": "section", "indicator": "gva", "value": None, "unit": "million RUB", "flag": "suppressed",
+             "source": None}]
+    pd.DataFrame(rows).to_parquet(tmp_path / "gappy.parquet")
+    complete = pd.DataFrame(rows).fillna({"value": 7.0, "source": "y"}).assign(flag="")
+    complete.to_parquet(tmp_path / "complete.parquet")
+    complete.to_csv(tmp_path / "complete.csv", index=False)
+    a = read_input(InputFile(path=tmp_path / "complete.parquet")).tidy
+    b = read_input(InputFile(path=tmp_path / "complete.csv")).tidy
+    cols = ["year", "region_code", "activity_code", "value", "flag", "source"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    assert a["region_code"].tolist() == ["RU-BEL", "RU-BRY"] and a["year"].tolist() == [2021, 2021]
+    g = read_input(InputFile(path=tmp_path / "gappy.parquet")).tidy
+    assert g["value"].isna().tolist() == [False, True] and g["flag"].tolist() == ["", "suppressed"]
+    assert g["source"].tolist() == ["x", ""]
