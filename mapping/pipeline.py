@@ -221,18 +221,25 @@ def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
                                                                    inputs.regions["country"])),
                                activities=inputs.activities, known_totals=known)
     lq = _with_names(lq, inputs)
-    sub = lq.loc[(lq["level"] == s.level) & lq["indicator"].isin(s.indicators)]
+    sub = lq.loc[(lq["level"] == s.level) & lq["indicator"].isin(s.indicators), ["year", "indicator", "classification",
+                                                                                 "level", "lq"]]
     if sub.empty:
         raise MappingError(f"no data for the specialisation indicators {list(s.indicators)} at level "
                            f"{s.level!r}; the inputs have {sorted(set(lq['indicator']))} at "
                            f"{sorted(set(lq['level']))}")
     year = analysis_year(sub, tuple(s.indicators), s.analysis_year)  # every year is read; the map shows one
     classification = str(sub["classification"].iloc[0])
-    spec = specialisation(lq.loc[lq["year"] == year], indicators=s.indicators, rule=s.combine, level=s.level)
+    spec = specialisation(lq.loc[lq["year"] == year, [c for c in _SPECIALISATION_READS if c in lq.columns]],
+                          indicators=s.indicators, rule=s.combine, level=s.level)
     spec = with_persistence(spec, lq, indicators=s.indicators, rule=s.combine, level=s.level,
                             persistent_share=s.persistent_share)
     return Analysis(lq=lq, spec=spec, year=year, classification=classification, level=s.level, uncertainty=info,
                     totals=inputs.tidy.loc[inputs.tidy["level"] == "total"].reset_index(drop=True))
+
+#: The LQ columns the combined specialisation reads.
+_SPECIALISATION_READS = ["year", "classification", "level", "region_code", "activity_code", "indicator", "specialised",
+                         "lq", "specialisation_call", "lq_low", "lq_high", "lq_ci_low", "lq_ci_high", "lq_scope"]
+
 
 def _with_names(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
     from mapping.analysis.frames import lookup
@@ -332,7 +339,7 @@ def compare_supported(analysis: Analysis, inputs: Inputs, config: RunConfig
     known = {c: set(g["code"]) for c, g in acts.groupby("classification")}
     supported = tables.load_supported_clusters(config.geodata.supported_clusters,
                                         region_codes=set(inputs.regions["region_code"]), activity_codes=known)
-    units = set(analysis.spec["region_code"])
+    units = set(analysis.spec["region_code"].unique())
     units_of = {code: reg.expand_to_units(code, inputs.regions, nested=config.geodata.nested_units)
                 for code in {c for cs in supported["region_codes"] for c in cs}}
     units_of = {k: [u for u in v if u in units] or v for k, v in units_of.items()}
@@ -349,13 +356,21 @@ def compare_supported(analysis: Analysis, inputs: Inputs, config: RunConfig
     return pairs_status, clusters_status, supported
 
 
+#: The LQ columns the verdicts read (a row filter of the whole LQ table would copy every column).
+_VERDICT_READS = ["year", "indicator", "classification", "level", "region_code", "activity_code", "value", "value_low",
+                  "value_high", "flag", "region_total", "national_value", "national_total", "share_of_national",
+                  "share_of_national_low", "share_of_national_high", "region_share_low", "region_share_high", "lq",
+                  "lq_low", "lq_high", "specialised"]
+
+
 def _with_verdicts(analysis: Analysis, acts: pd.DataFrame, supported: pd.DataFrame, units_of: dict,
                    pairs_status: pd.DataFrame, clusters_status: pd.DataFrame, config: RunConfig
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     from mapping.analysis.verdicts import cluster_verdicts, pair_verdicts
 
     s = config.specialisation
-    lq = analysis.lq.loc[analysis.lq["classification"] == analysis.classification]
+    lq = analysis.lq.loc[analysis.lq["classification"] == analysis.classification,
+                         [c for c in _VERDICT_READS if c in analysis.lq.columns]]
     levels = sorted(set(lq["level"].unique()) - {"total"})
     level_maps = {lv: _level_map(acts, analysis.classification, lv) for lv in levels}
     a = acts.loc[acts["classification"] == analysis.classification]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from mapping.analysis.rules import floor_values
 from mapping.config import DEFAULT_THRESHOLD
@@ -181,7 +182,10 @@ def location_quotient_table(tidy: pd.DataFrame, settings, *, activities: pd.Data
     lq = significance.threshold_tests(lq, count_indicators=s.count_indicators, confidence=s.confidence)
     lq = timeseries.row_persistence(lq)
     # Shipments' regional total is industry B-E, not the economy: say so on every row.
-    lq["lq_scope"] = np.where(lq["indicator"].isin(s.within_industry), "within_industry", "economy")
+    from mapping.analysis.frames import take_text, to_str_series
+
+    within = lq["indicator"].isin(s.within_industry).to_numpy(dtype=np.int64)
+    lq["lq_scope"] = to_str_series(take_text(pa.array(["economy", "within_industry"]), within), lq.index)
     # No finite upper bound (a suppressed cell nothing bounds) is written empty, never inf.
     lq["lq_high"] = lq["lq_high"].replace(np.inf, np.nan)
     # Filled once the geography is known (mapping/analysis/spatial.py, via mapping/analysis/evidence.py).

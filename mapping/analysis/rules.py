@@ -28,6 +28,7 @@ import ast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from mapping.errors import MappingError
 
@@ -253,7 +254,11 @@ def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float 
     nat_zero = df["national_value"].fillna(0) <= 0
     maybe &= ~(nat_zero & (df["flag"] != "suppressed"))
     cols["specialised"] = point
-    cols["specialisation_call"] = pd.Series(np.select([sure, maybe], ["certain", "possible"], "no"), index=df.index)
-    cols["rule"] = pd.Series(rule, index=df.index)
+    # Text columns taken from their few values by position (building millions of strings one by one is slow).
+    from mapping.analysis.frames import take_text, to_str_series
+
+    code = np.where(sure.to_numpy(dtype=bool), 2, np.where(maybe.to_numpy(dtype=bool), 1, 0))
+    cols["specialisation_call"] = to_str_series(take_text(pa.array(["no", "possible", "certain"]), code), df.index)
+    cols["rule"] = to_str_series(take_text(pa.array([rule]), np.zeros(len(df), np.int64)), df.index)
     cols["lq_cutoff"] = cut.astype(float)
     return cols

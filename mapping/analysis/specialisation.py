@@ -38,6 +38,14 @@ def evaluate_rule(rule: str, flags: dict[str, pd.Series]) -> pd.Series:
 
 
 _KEYS = ["year", "classification", "level", "region_code", "activity_code"]
+#: The columns the combination reads (a row filter of the whole LQ table would copy every column).
+_READS = _KEYS + ["indicator", "specialised", "lq", "specialisation_call", "lq_low", "lq_high", "lq_ci_low",
+                  "lq_ci_high", "lq_scope"]
+
+
+def _rows(lq: pd.DataFrame, level: str, indicators: tuple[str, ...]) -> pd.DataFrame:
+    """The rows of ``level`` and ``indicators``, with the columns the combination reads."""
+    return lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators), [c for c in _READS if c in lq.columns]]
 
 
 class _Wide:
@@ -90,7 +98,7 @@ def specialised_only(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
     For callers that need only the decision (rule variants, other years): the per-row text columns
     are most of the cost of :func:`specialisation` on a large table.
     """
-    sub = lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators)]
+    sub = _rows(lq, level, indicators)
     w = _Wide(sub)
     out = w.keys.copy()
     out["specialised"] = _combined(w, rule or " or ".join(indicators), w.get("specialised", fill=False, dtype=bool))
@@ -108,7 +116,7 @@ def specialised_variants(lq: pd.DataFrame, variants: dict[str, pd.Series], *, in
     from mapping.analysis.frames import wide_first
 
     mask = ((lq["level"] == level) & lq["indicator"].isin(indicators)).to_numpy()
-    w = _Wide(lq.loc[mask])
+    w = _Wide(lq.loc[mask, [c for c in _KEYS + ["indicator"] if c in lq.columns]])
     out = w.keys.copy()
     for name, spec in variants.items():
         fl = wide_first(w.row, w.n, w.col, len(w.columns), spec.to_numpy()[mask], fill=False, dtype=bool)
@@ -140,7 +148,7 @@ def specialisation(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str |
     """
     from mapping.analysis.frames import fixed_text, join_text, to_str_series
 
-    sub = lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators)]
+    sub = _rows(lq, level, indicators)
     w = _Wide(sub)
     fl = w.get("specialised", fill=False, dtype=bool)
     lq_arr = w.get("lq")

@@ -94,7 +94,8 @@ def pair_persistence(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
     from mapping.analysis.frames import group_codes
     from mapping.analysis.specialisation import specialised_only
 
-    sub = lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators)]
+    reads = ["year", "classification", "level", "region_code", "activity_code", "indicator", "specialised", "lq"]
+    sub = lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators), reads]
     # One year at a time, as the map's year is combined (the rule may join indicators of that year only).
     frames = [specialised_only(sub.loc[sub["year"] == year], indicators=indicators, rule=rule, level=level)
               for year in sorted(sub["year"].unique())]
