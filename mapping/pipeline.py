@@ -24,6 +24,7 @@ from mapping.analysis.evidence import (
     robustness_summary,
     spatial_evidence,
 )
+from mapping.analysis.frames import rows
 from mapping.analysis.grouping import build_groups
 from mapping.analysis.reference import lq_by_reference
 from mapping.analysis.relatedness import development_level
@@ -221,15 +222,15 @@ def compute_location_quotients(inputs: Inputs, config: RunConfig) -> Analysis:
                                                                    inputs.regions["country"])),
                                activities=inputs.activities, known_totals=known)
     lq = _with_names(lq, inputs)
-    sub = lq.loc[(lq["level"] == s.level) & lq["indicator"].isin(s.indicators), ["year", "indicator", "classification",
-                                                                                 "level", "lq"]]
+    sub = rows(lq, (lq["level"] == s.level) & lq["indicator"].isin(s.indicators),
+               ["year", "indicator", "classification", "level", "lq"])
     if sub.empty:
         raise MappingError(f"no data for the specialisation indicators {list(s.indicators)} at level "
                            f"{s.level!r}; the inputs have {sorted(set(lq['indicator']))} at "
                            f"{sorted(set(lq['level']))}")
     year = analysis_year(sub, tuple(s.indicators), s.analysis_year)  # every year is read; the map shows one
     classification = str(sub["classification"].iloc[0])
-    spec = specialisation(lq.loc[lq["year"] == year, [c for c in _SPECIALISATION_READS if c in lq.columns]],
+    spec = specialisation(rows(lq, lq["year"] == year, [c for c in _SPECIALISATION_READS if c in lq.columns]),
                           indicators=s.indicators, rule=s.combine, level=s.level)
     spec = with_persistence(spec, lq, indicators=s.indicators, rule=s.combine, level=s.level,
                             persistent_share=s.persistent_share)
@@ -369,8 +370,8 @@ def _with_verdicts(analysis: Analysis, acts: pd.DataFrame, supported: pd.DataFra
     from mapping.analysis.verdicts import cluster_verdicts, pair_verdicts
 
     s = config.specialisation
-    lq = analysis.lq.loc[analysis.lq["classification"] == analysis.classification,
-                         [c for c in _VERDICT_READS if c in analysis.lq.columns]]
+    lq = rows(analysis.lq, analysis.lq["classification"] == analysis.classification,
+              [c for c in _VERDICT_READS if c in analysis.lq.columns])
     levels = sorted(set(lq["level"].unique()) - {"total"})
     level_maps = {lv: _level_map(acts, analysis.classification, lv) for lv in levels}
     a = acts.loc[acts["classification"] == analysis.classification]

@@ -17,18 +17,15 @@ those operations exactly (same order, same values, same text) without them:
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["KeyCodes", "group_codes", "lookup", "wide_first", "fixed_text", "join_text", "text_codes", "take_text",
-           "to_str_series", "unique_values"]
-
-
-def unique_values(s: pd.Series) -> set:
-    """``set(s)`` without iterating every row (the unique values only)."""
-    return set(s.unique())
+__all__ = ["KeyCodes", "factorize_sorted", "rows", "group_codes", "lookup", "wide_first", "fixed_text", "join_text",
+           "text_codes", "take_text", "to_str_series"]
 
 
 def _combine(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
@@ -44,6 +41,40 @@ def _combine(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     return out
 
 
+#: Factorisations of Arrow text columns by the identity of their immutable data (weakly held): the frames of
+#: the analysis share their key columns, so each is factorised once however many steps group on it.
+_FACTORISED: dict[int, tuple] = {}
+_FACTORISED_MAX = 16
+
+
+def factorize_sorted(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(s, sort=True, use_na_sentinel=False)`` (codes as int64), remembered for Arrow text columns."""
+    data = getattr(s.array, "_pa_array", None)
+    if data is not None:
+        hit = _FACTORISED.get(id(data))
+        if hit is not None and hit[0]() is data:
+            return hit[1], hit[2]
+    c, u = pd.factorize(s, sort=True, use_na_sentinel=False)
+    c = np.asarray(c, dtype=np.int64)
+    u = pd.Index(u)
+    if data is not None:
+        if len(_FACTORISED) >= _FACTORISED_MAX:
+            _FACTORISED.pop(next(iter(_FACTORISED)))
+        key = id(data)
+        _FACTORISED[key] = (weakref.ref(data, lambda _, k=key: _FACTORISED.pop(k, None)), c, u)
+    return c, u
+
+
+def rows(frame: pd.DataFrame, mask, columns: list[str] | None = None) -> pd.DataFrame:
+    """``frame.loc[mask, columns]`` that shares the columns' data when every row is kept (no copy of millions
+    of rows, and the columns keep their remembered factorisations)."""
+    mask = np.asarray(mask, dtype=bool)
+    cols = list(frame.columns) if columns is None else columns
+    if mask.all():
+        return frame[cols]
+    return frame.loc[mask, cols]
+
+
 class KeyCodes:
     """Integer codes of a frame's key columns, each column factorised once (sorted), for grouping the same
     rows on several sets of keys (:meth:`codes`)."""
@@ -55,8 +86,8 @@ class KeyCodes:
     def column(self, key: str) -> tuple[np.ndarray, int]:
         """Codes of one column in the sorted order of its values (a missing value is a value of its own)."""
         if key not in self._columns:
-            c, u = pd.factorize(self.frame[key], sort=True, use_na_sentinel=False)
-            self._columns[key] = (np.asarray(c, dtype=np.int64), len(u))
+            c, u = factorize_sorted(self.frame[key])
+            self._columns[key] = (c, len(u))
         return self._columns[key]
 
     def codes(self, keys: list[str], *, sort: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
@@ -111,19 +142,22 @@ def lookup(left: pd.DataFrame, right: pd.DataFrame, keys: list[str], left_on: li
         return np.full(len(left), -1, np.int64)
     per_l, per_r, sizes = [], [], []
     for k, lk in zip(keys, left_on):
-        # One factorisation of the union, so equal values get equal codes on both sides.
-        lv, rv = left[lk], right[k]
-        codes, uniq = pd.factorize(pd.concat([lv, rv], ignore_index=True), use_na_sentinel=False)
-        per_l.append(codes[:len(lv)])
-        per_r.append(codes[len(lv):])
-        sizes.append(len(uniq))
-    cl, cr = _combine(per_l, sizes), _combine(per_r, sizes)
+        # The right side coded by the left side's distinct values: a key absent from the left matches nothing.
+        cl, uniques = factorize_sorted(left[lk])
+        per_l.append(cl)
+        per_r.append(uniques.get_indexer(right[k]))
+        sizes.append(len(uniques))
+    known = np.logical_and.reduce([c >= 0 for c in per_r])
+    cl = _combine(per_l, sizes)
+    cr = _combine([np.maximum(c, 0) for c in per_r], sizes)[known]
+    right_rows = np.flatnonzero(known)
+    if not len(cr):
+        return np.full(len(left), -1, np.int64)
     # First occurrence in ``right`` of each key.
     ru, rfirst = np.unique(cr, return_index=True)
-    pos = np.searchsorted(ru, cl)
-    pos = np.clip(pos, 0, len(ru) - 1)
+    pos = np.clip(np.searchsorted(ru, cl), 0, len(ru) - 1)
     found = ru[pos] == cl
-    return np.where(found, rfirst[pos], -1).astype(np.int64)
+    return np.where(found, right_rows[rfirst[pos]], -1).astype(np.int64)
 
 
 def wide_first(row: np.ndarray, n_rows: int, col: np.ndarray, n_cols: int, values: np.ndarray, *,

@@ -70,9 +70,9 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
     >>> location_quotients(t)["lq"].round(3).tolist()
     [1.875, 0.417, 0.417, 1.389]
     """
-    from mapping.analysis.frames import KeyCodes, lookup
+    from mapping.analysis.frames import KeyCodes, lookup, rows
 
-    df = tidy.loc[tidy["level"] != "total"].copy()
+    df = rows(tidy, tidy["level"] != "total")
     keys = KeyCodes(df)
     # Sums with min_count=1 semantics (all missing -> NaN), via built-in transforms (fast on many groups),
     # grouped on integer codes of the keys (grouping on five text columns is slow on a large table).

@@ -45,7 +45,9 @@ _READS = _KEYS + ["indicator", "specialised", "lq", "specialisation_call", "lq_l
 
 def _rows(lq: pd.DataFrame, level: str, indicators: tuple[str, ...]) -> pd.DataFrame:
     """The rows of ``level`` and ``indicators``, with the columns the combination reads."""
-    return lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators), [c for c in _READS if c in lq.columns]]
+    from mapping.analysis.frames import rows
+
+    return rows(lq, (lq["level"] == level) & lq["indicator"].isin(indicators), [c for c in _READS if c in lq.columns])
 
 
 class _Wide:
@@ -113,10 +115,10 @@ def specialised_variants(lq: pd.DataFrame, variants: dict[str, pd.Series], *, in
     ``variants`` maps a name to a bool Series aligned on ``lq`` that stands in for its ``specialised``
     column; the result has the key columns and one combined ``specialised`` column per name.
     """
-    from mapping.analysis.frames import wide_first
+    from mapping.analysis.frames import rows, wide_first
 
     mask = ((lq["level"] == level) & lq["indicator"].isin(indicators)).to_numpy()
-    w = _Wide(lq.loc[mask, [c for c in _KEYS + ["indicator"] if c in lq.columns]])
+    w = _Wide(rows(lq, mask, [c for c in _KEYS + ["indicator"] if c in lq.columns]))
     out = w.keys.copy()
     for name, spec in variants.items():
         fl = wide_first(w.row, w.n, w.col, len(w.columns), spec.to_numpy()[mask], fill=False, dtype=bool)

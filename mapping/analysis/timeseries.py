@@ -91,13 +91,13 @@ def pair_persistence(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
         first_year, last_year, lq_change`` (``lq_max`` in the last year minus in the first year
         with data), ``single_year`` (specialised in exactly one year of several).
     """
-    from mapping.analysis.frames import group_codes
+    from mapping.analysis.frames import group_codes, rows
     from mapping.analysis.specialisation import specialised_only
 
     reads = ["year", "classification", "level", "region_code", "activity_code", "indicator", "specialised", "lq"]
-    sub = lq.loc[(lq["level"] == level) & lq["indicator"].isin(indicators), reads]
+    sub = rows(lq, (lq["level"] == level) & lq["indicator"].isin(indicators), reads)
     # One year at a time, as the map's year is combined (the rule may join indicators of that year only).
-    frames = [specialised_only(sub.loc[sub["year"] == year], indicators=indicators, rule=rule, level=level)
+    frames = [specialised_only(rows(sub, sub["year"] == year), indicators=indicators, rule=rule, level=level)
               for year in sorted(sub["year"].unique())]
     if not frames:
         return pd.DataFrame(columns=["classification", "level", "region_code", "activity_code", "n_years",

@@ -161,7 +161,7 @@ def _specialised_by_variant(lq: pd.DataFrame, settings, analysis_level: str, lev
     ``cache`` holds levels already computed from the same LQ table, year and settings (it is filled in):
     a level's decisions depend on that level's rows only.
     """
-    from mapping.analysis.frames import KeyCodes
+    from mapping.analysis.frames import KeyCodes, rows
     from mapping.analysis.rules import rule_columns
     from mapping.analysis.specialisation import specialised_variants
 
@@ -172,7 +172,7 @@ def _specialised_by_variant(lq: pd.DataFrame, settings, analysis_level: str, lev
         if level in cache:
             out[level] = cache[level]
             continue
-        sub = _with_point_bounds(lq.loc[lq["level"] == level])
+        sub = _with_point_bounds(rows(lq, lq["level"] == level))
         inds, rule = _indicators_at(lq, level, settings, analysis_level)
         # The configured rule keeps the run's own decision (whatever else gates it upstream).
         codes = KeyCodes(sub)  # the key columns factorised once for every variant
@@ -237,9 +237,11 @@ def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
     cols = ["cluster_id", "status"] + VERDICT_COLUMNS
     if supported.empty:
         return pd.DataFrame(columns=cols)
-    y = lq.loc[(lq["year"] == year) & (lq["level"] != "total")]
+    from mapping.analysis.frames import rows
+
+    y = rows(lq, (lq["year"] == year) & (lq["level"] != "total"))
     levels = sorted(set(y["level"].unique()), key=lambda lv: LEVELS.index(lv) if lv in LEVELS else 99)
-    observed = y.loc[y["value"].notna()]
+    observed = rows(y, y["value"].notna())
     units_with_data = set(observed["region_code"].unique())
     a = attainable_lq(y)
     att = dict(zip(zip(a["indicator"], a["level"], a["activity_code"]), a["attainable_lq"]))
@@ -247,7 +249,7 @@ def cluster_verdicts(supported: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
     variants = rule_variants(settings)
     # Per level: the observed rows of its indicators, and every table by region (a cluster has a few regions).
     inds_at = {lv: _indicators_at(y, lv, settings, analysis_level)[0] for lv in levels}
-    obs_at = {lv: observed.loc[(observed["level"] == lv) & observed["indicator"].isin(inds_at[lv])] for lv in levels}
+    obs_at = {lv: rows(observed, (observed["level"] == lv) & observed["indicator"].isin(inds_at[lv])) for lv in levels}
     obs_by = {lv: _ByRegion(f) for lv, f in obs_at.items()}
     spec_by = {lv: _ByRegion(f) for lv, f in by_variant.items()}
     rows = []
@@ -330,11 +332,11 @@ def pair_verdicts(pairs_status: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
         for c in PAIR_VERDICT_COLUMNS:
             out[c] = pd.Series(dtype=bool if c == "robust" else object)
         return out
-    from mapping.analysis.frames import group_codes, lookup, to_str_series
+    from mapping.analysis.frames import group_codes, lookup, rows, to_str_series
 
-    y = lq.loc[(lq["year"] == year) & (lq["level"] == analysis_level)]
+    y = rows(lq, (lq["year"] == year) & (lq["level"] == analysis_level))
     inds, _ = _indicators_at(y, analysis_level, settings, analysis_level)
-    obs = y.loc[y["value"].notna() & y["indicator"].isin(inds), ["region_code", "activity_code", "indicator"]]
+    obs = rows(y, y["value"].notna() & y["indicator"].isin(inds), ["region_code", "activity_code", "indicator"])
     att = attainable_lq(y)
     att = att.loc[att["indicator"].isin(inds)]
     # Each observed cell's attainable LQ, and the highest over its indicators (on integer codes: the

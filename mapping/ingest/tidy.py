@@ -161,6 +161,12 @@ def _schema_message(path: Path, df: pd.DataFrame, cases: pd.DataFrame) -> str:
     return f"{path}: invalid values: " + format_items(items)
 
 
+def map_distinct(s: pd.Series, mapper) -> pd.Series:
+    """``s.map(mapper)`` through the distinct values of ``s`` (millions of rows, a few thousand codes)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    return pd.Series(uniques).map(mapper).take(codes).set_axis(s.index)
+
+
 def select_units(frame: pd.DataFrame, registry: pd.DataFrame, ledger_by_file: dict[str, FileLedger], *,
                  nested: str = "parts", source_label: str = "input") -> pd.DataFrame:
     """Keep one non-overlapping set of territorial units and account for the rows dropped.
@@ -201,20 +207,25 @@ def select_units(frame: pd.DataFrame, registry: pd.DataFrame, ledger_by_file: di
     kind = registry.set_index("region_code")["kind"]
     parent = registry.set_index("region_code")["parent_code"].fillna("")
     has_children = set(parent[parent != ""].unique())
-    k = frame["region_code"].map(kind)
+    k = map_distinct(frame["region_code"], kind)
+    parent_of = map_distinct(frame["region_code"], parent)
     aggregate = k.isin(["country", "federal_district"])
     if nested == "parts":
         # A parent is replaced by its parts only where the parts are in the data for that indicator-year.
         key = ["year", "indicator", "level"]
-        present = frame.loc[frame["region_code"].map(parent).ne(""), key + ["region_code"]].copy()
-        present["parent"] = present["region_code"].map(parent)
-        present = present[key + ["parent"]].drop_duplicates()
-        merged = frame[key + ["region_code"]].merge(present, how="left", left_on=key + ["region_code"],
-                                                    right_on=key + ["parent"], indicator=True)
-        overlap = frame["region_code"].isin(has_children) & (merged["_merge"].to_numpy() == "both")
+        # Only rows of units with parts in the registry can be replaced: the others need no match.
+        cand = frame["region_code"].isin(has_children)
+        overlap = pd.Series(False, index=frame.index)
+        if cand.any():
+            present = frame.loc[parent_of.ne(""), key + ["region_code"]].copy()
+            present["parent"] = present["region_code"].map(parent)
+            present = present[key + ["parent"]].drop_duplicates()
+            merged = frame.loc[cand, key + ["region_code"]].merge(present, how="left", left_on=key + ["region_code"],
+                                                                  right_on=key + ["parent"], indicator=True)
+            overlap[cand] = merged["_merge"].to_numpy() == "both"
         reason = "nested: parent unit replaced by its parts (nested_units = parts)"
     else:
-        overlap = frame["region_code"].map(parent).ne("")
+        overlap = parent_of.ne("")
         reason = "nested: part of a parent unit kept whole (nested_units = parents)"
     keep = ~aggregate & ~overlap
     for f, ledger in ledger_by_file.items():

@@ -23,7 +23,7 @@ from mapping.ingest.layouts.common import (
 from mapping.ingest.layouts.finish import _vintage_note
 from mapping.ingest.layouts.text import _csv_note, _text_rows
 from mapping.ingest.layouts.tidyheader import canonical_header, complete_tidy_columns
-from mapping.ingest.tidy import validate_tidy
+from mapping.ingest.tidy import map_distinct, validate_tidy
 from mapping.ingest.values import (
     parse_number,
     parse_value,
@@ -206,7 +206,7 @@ def _resolve_tidy_labels(df: pd.DataFrame, path: Path, regs: _Registries) -> pd.
     if blank.any():
         raise MappingError(f"{path}: empty region_code in row(s) " + format_items(df.loc[blank, "source_row"]))
     codes = _resolve_regions(df["region_code"], df["source_row"], path, regs)
-    df["region_code"] = df["region_code"].map(codes)
+    df["region_code"] = map_distinct(df["region_code"], codes)
     known = set(regs.activities["classification"])
     for (cls, lvl), g in df.loc[df["classification"].isin(known)].groupby(["classification", "level"]):
         labels = [a for a in g["activity_code"].unique() if a]
