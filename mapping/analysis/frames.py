@@ -104,7 +104,10 @@ class KeyCodes:
             first = np.full(len(uniq), len(combined), np.int64)
             np.minimum.at(first, codes, np.arange(len(combined)))
         codes = np.asarray(codes, dtype=np.int64).reshape(-1)
-        uniques = pd.DataFrame({k: frame[k].iloc[first].reset_index(drop=True) for k in keys})
+        if len(first) == len(frame) and (first == np.arange(len(first))).all():  # every row its own group, in order
+            uniques = pd.DataFrame({k: frame[k].reset_index(drop=True) for k in keys})
+        else:
+            uniques = pd.DataFrame({k: frame[k].iloc[first].reset_index(drop=True) for k in keys})
         return codes, uniques
 
 
@@ -161,7 +164,7 @@ def lookup(left: pd.DataFrame, right: pd.DataFrame, keys: list[str], left_on: li
 
 
 def wide_first(row: np.ndarray, n_rows: int, col: np.ndarray, n_cols: int, values: np.ndarray, *,
-               fill=np.nan, dtype=float, valid: np.ndarray | None = None) -> np.ndarray:
+               fill=np.nan, dtype=float, valid: np.ndarray | None = None, unique: bool | None = None) -> np.ndarray:
     """``pivot_table(aggfunc="first")`` on codes: the first non-missing value of each (row, column).
 
     Parameters
@@ -174,6 +177,8 @@ def wide_first(row: np.ndarray, n_rows: int, col: np.ndarray, n_cols: int, value
         Value of the cells no long row fills.
     valid : ndarray of bool, optional
         The values that are present (default: those that are not NaN or None).
+    unique : bool, optional
+        Whether no two long rows share a (row, column) cell, when the caller knows (else it is checked).
 
     Returns
     -------
@@ -183,7 +188,9 @@ def wide_first(row: np.ndarray, n_rows: int, col: np.ndarray, n_cols: int, value
     valid = ~pd.isna(values) if valid is None else valid
     r, c, v = row[valid], col[valid], values[valid]
     cell = r * n_cols + c
-    if len(cell) and np.bincount(cell, minlength=n_rows * n_cols).max() > 1:
+    if unique is None:
+        unique = not (len(cell) and np.bincount(cell, minlength=n_rows * n_cols).max() > 1)
+    if not unique:
         _, first = np.unique(cell, return_index=True)  # several long rows per cell: keep the first
         r, c, v = r[first], c[first], v[first]
     out[r, c] = v

@@ -123,7 +123,10 @@ def location_quotients(tidy: pd.DataFrame, *, threshold: float = DEFAULT_THRESHO
     cols += [c for c in ("value_low", "value_high") if c in df.columns]  # bounds ride along (uncertainty)
     # Sorted by the keys: a stable sort of their sorted integer codes (as sort_values' lexicographic sort).
     order, _ = keys.codes(["year", "indicator", "classification", "level", "region_code", "activity_code"])
-    return df[cols].iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+    order = np.argsort(order, kind="stable")
+    if (order == np.arange(len(order))).all():  # already in key order (as tables usually are): no reordering copy
+        return df[cols].reset_index(drop=True)
+    return df[cols].iloc[order].reset_index(drop=True)
 
 
 def location_quotient_table(tidy: pd.DataFrame, settings, *, activities: pd.DataFrame | None = None,

@@ -65,13 +65,16 @@ class _Wide:
         self.col, inds = pd.factorize(sub["indicator"], sort=True)
         self.columns = [str(c) for c in inds]
         self.n = len(self.keys)
+        cell = self.row * max(len(self.columns), 1) + self.col
+        # Each (row, indicator) cell once (true of an LQ table): the pivots need no first-of-several step.
+        self.unique = not (len(cell) and np.bincount(cell).max() > 1)
 
     def get(self, column: str, *, fill=np.nan, dtype=float) -> np.ndarray:
         """The column as an ``(n, indicators)`` array; ``fill`` where an indicator has no value."""
         from mapping.analysis.frames import wide_first
 
         return wide_first(self.row, self.n, self.col, len(self.columns), self.sub[column].to_numpy(),
-                          fill=fill, dtype=dtype)
+                          fill=fill, dtype=dtype, unique=self.unique or None)
 
     def get_text(self, column: str) -> tuple[np.ndarray, pa.Array]:
         """A text column as an ``(n, indicators)`` array of codes (-1: no value) and the distinct values."""
@@ -79,7 +82,7 @@ class _Wide:
 
         codes, values = text_codes(self.sub[column])
         return wide_first(self.row, self.n, self.col, len(self.columns), codes, fill=-1, dtype=np.int64,
-                          valid=codes >= 0), values
+                          valid=codes >= 0, unique=self.unique or None), values
 
 
 def _combined(w: _Wide, rule: str, fl: np.ndarray) -> np.ndarray:
@@ -121,7 +124,8 @@ def specialised_variants(lq: pd.DataFrame, variants: dict[str, pd.Series], *, in
     w = _Wide(rows(lq, mask, [c for c in _KEYS + ["indicator"] if c in lq.columns]))
     out = w.keys.copy()
     for name, spec in variants.items():
-        fl = wide_first(w.row, w.n, w.col, len(w.columns), spec.to_numpy()[mask], fill=False, dtype=bool)
+        fl = wide_first(w.row, w.n, w.col, len(w.columns), spec.to_numpy()[mask], fill=False, dtype=bool,
+                        unique=w.unique or None)
         out[name] = _combined(w, rule or " or ".join(indicators), fl)
     return out
 

@@ -130,7 +130,10 @@ def with_persistence(spec: pd.DataFrame, lq: pd.DataFrame, *, indicators: tuple[
 
     pp = pair_persistence(lq, indicators=indicators, rule=rule, level=level)
     keys = ["classification", "level", "region_code", "activity_code"]
-    pos = lookup(spec, pp, keys)  # a left merge on the keys (each is once in pp), on integer codes
+    same = len(spec) == len(pp) and all(spec[k].reset_index(drop=True).equals(pp[k]) for k in keys)
+    # A left merge on the keys (each is once in pp): row for row when both list the same cells in the same
+    # order (one year of data), else matched on integer codes.
+    pos = np.arange(len(pp)) if same else lookup(spec, pp, keys)
     hit = pos >= 0
     out = spec.reset_index(drop=True)
 
