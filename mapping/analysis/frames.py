@@ -6,13 +6,15 @@ per row) and pandas operations keyed on several text columns (``pivot_table``, m
 each; the same work on integer codes takes milliseconds. The functions here give the results of
 those operations exactly (same order, same values, same text) without them:
 
-- :func:`group_codes` -- one integer per row for the key columns, numbered in the order of
-  ``groupby(keys, sort=True)`` (or of first appearance), with the unique keys;
+- :func:`group_codes` (:class:`KeyCodes` for several key sets of one frame) -- one integer per row for
+  the key columns, numbered in the order of ``groupby(keys, sort=True)`` (or of first appearance), with
+  the unique keys; each text column is factorised once (:func:`factorize_sorted`);
+- :func:`rows` -- a row filter that shares the columns when it keeps every row;
 - :func:`lookup` -- the position of each row's key among another table's keys (a left merge's
   row match without the merge);
 - :func:`wide_first` -- long to wide (``pivot_table(..., aggfunc="first")``) on those codes;
-- :func:`fixed_text` -- ``f"{v:.3f}"`` for a whole float array, and :func:`join_text` to join
-  text pieces per row.
+- :func:`fixed_text` -- ``f"{v:.3f}"`` for a whole float array, :func:`join_text` to join text pieces
+  per row, :func:`take_text` to spread a few strings over millions of rows by position.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def factorize_sorted(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
     c = np.asarray(c, dtype=np.int64)
     u = pd.Index(u)
     if data is not None:
+        c.flags.writeable = False  # shared by every caller of the same column
         if len(_FACTORISED) >= _FACTORISED_MAX:
             _FACTORISED.pop(next(iter(_FACTORISED)))
         key = id(data)
