@@ -76,7 +76,8 @@ def candidate_clusters(spec: pd.DataFrame, groups: pd.DataFrame, neighbours: pd.
     end_of = np.searchsorted(n1, np.arange(len(regions)), side="right")
     count = end_of[reg_code] - start_of[reg_code]
     row = np.repeat(np.arange(len(s)), count)
-    other = n2[np.repeat(start_of[reg_code], count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))]
+    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)  # position in each row's block
+    other = n2[np.repeat(start_of[reg_code], count) + offset]
     shared = held[other * n_act + act_code[row]]
     row, other = row[shared], other[shared]
     other_node = pd.Index(node_keys).get_indexer(set_of_act[act_code[row]].astype(np.int64) * len(regions) + other)

@@ -32,7 +32,8 @@ import pyarrow as pa
 
 from mapping.errors import MappingError
 
-__all__ = ["RULES", "CALLS", "apply_rule", "rule_columns", "floor_values", "evaluate_call_rule", "call_from_code", "code_from_call"]
+__all__ = ["RULES", "CALLS", "apply_rule", "rule_columns", "floor_values", "evaluate_call_rule", "call_from_code",
+           "code_from_call"]
 
 RULES = ("threshold", "cmp_percentile", "eco_stars")
 #: Ordered calls: combining with and/or is min/max on this order (Kleene's three-valued logic).
