@@ -18,6 +18,7 @@ import pandas as pd
 import pyogrio
 
 from mapping.hashing import sha256_file
+from mapping.outputs.csvtext import frame_csv
 
 __all__ = ["new_run_id", "link_or_copy", "write_geojson", "write_geopackage", "write_layer_styles", "write_qml", "write_csv",
            "write_manifest", "publish_latest", "software_versions"]
@@ -171,16 +172,26 @@ def neutralise_cell(v):
     return v
 
 
+def _csv_text(v: str) -> str:
+    """A text cell as written: neutralised, and a bare CR made a newline (readers would end the row there)."""
+    return neutralise_cell(v).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> int:
     """Write a CSV (UTF-8, comma, ``.`` decimal, empty for missing); returns rows written.
 
-    Text that a spreadsheet would read as a formula is neutralised (:func:`neutralise_cell`)."""
+    Text that a spreadsheet would read as a formula is neutralised (:func:`neutralise_cell`).
+    The bytes are those of ``DataFrame.to_csv(index=False, float_format="%.10g")``; they are made
+    vectorised by :func:`mapping.outputs.csvtext.frame_csv` (a large run's LQ table has millions of
+    rows), and by pandas itself for the frames that function leaves to it."""
+    written = frame_csv(df, path, transform=_csv_text, transform_labels=neutralise_cell)
+    if written is not None:
+        return written
     text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
     if text:
         df = df.copy()
         for c in text:  # a bare CR would end the row in readers (pandas quotes only fields holding "\n")
-            df[c] = df[c].map(lambda v: neutralise_cell(v).replace("\r\n", "\n").replace("\r", "\n")
-                              if isinstance(v, str) else v)
+            df[c] = df[c].map(lambda v: _csv_text(v) if isinstance(v, str) else v)
         df.columns = [neutralise_cell(c) if isinstance(c, str) else c for c in df.columns]
     df.to_csv(path, index=False, encoding="utf-8", float_format="%.10g")
     return len(df)
