@@ -99,61 +99,96 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
         local_moran_p, local_moran_q, hotspot, quadrant`` for every region of each tested activity
         (``quadrant``: the region's Moran quadrant whether significant or not).
     """
-    import esda
-
     with_geom = set(units["region_code"])
     _, land_islands = weights_from_neighbours(sorted(with_geom), neighbours)
     land_islands = set(land_islands)
-    rows = []
-    w_cache: dict[tuple, tuple] = {}  # most activities cover the same regions: build each W once
-    sub_all = lq.loc[(lq["level"] == level) & (lq["year"] == year) & lq["indicator"].isin(indicators)]
-    for (ind, cls), sub in sub_all.groupby(["indicator", "classification"], sort=True):
-        acts = activities if activities is not None else sorted(set(sub.loc[sub["specialised"], "activity_code"]))
-        for act in acts:
-            cell = sub.loc[sub["activity_code"] == act, ["region_code", "lq"]]
-            if cell.empty:
-                continue
-            base = {"year": year, "indicator": ind, "classification": cls, "level": level, "activity_code": act}
-            defined = cell.loc[cell["lq"].notna() & cell["region_code"].isin(with_geom)]
-            codes = sorted(defined["region_code"])
-            key = tuple(codes)
-            if key not in w_cache:
-                w_cache[key] = weights_from_neighbours(codes, neighbours)
-            w, islands = w_cache[key]
-            res: dict[str, tuple[float, float, float, str]] = {}
-            quad: dict[str, str] = {}
-            y = defined.set_index("region_code")["lq"]
-            if w is not None:
-                ids = list(w.id_order)
-                vals = y.reindex(ids).to_numpy(dtype=float)
-                if np.nanstd(vals) > 0:
-                    with warnings.catch_warnings(), np.errstate(all="ignore"):
-                        warnings.simplefilter("ignore")
-                        m = esda.Moran_Local(vals, w, permutations=permutations, seed=seed)
-                    p = m.p_sim if permutations else np.ones(len(ids))
-                    q = bh_adjust(p)  # one family per indicator x activity map
-                    sig = q < fdr_q if fdr_q is not None else p < alpha
-                    for i, code in enumerate(ids):
-                        hs = QUADRANTS.get(int(m.q[i]), "") if sig[i] else NOT_SIGNIFICANT
-                        res[code] = (float(m.Is[i]), float(p[i]), float(q[i]), hs)
-                        quad[code] = QUADRANTS.get(int(m.q[i]), "")
-                else:
-                    res = {code: (np.nan, np.nan, np.nan, NOT_SIGNIFICANT) for code in ids}
-            in_codes = set(codes)
-            for code in cell["region_code"]:
-                q_ = np.nan
-                if code in res:
-                    i_, p_, q_, hs = res[code]
-                elif code not in with_geom:
-                    i_, p_, hs = np.nan, np.nan, NO_GEOMETRY
-                elif code not in in_codes:
-                    i_, p_, hs = np.nan, np.nan, NO_LQ
-                elif code in land_islands:
-                    i_, p_, hs = np.nan, np.nan, ISLAND
-                else:
-                    i_, p_, hs = np.nan, np.nan, NO_NEIGHBOUR_DATA
-                rows.append({**base, "region_code": code, "local_moran_i": i_, "local_moran_p": p_,
-                             "local_moran_q": q_, "hotspot": hs, "quadrant": quad.get(code, "")})
     cols = ["year", "indicator", "classification", "level", "region_code", "activity_code", "local_moran_i",
             "local_moran_p", "local_moran_q", "hotspot", "quadrant"]
-    return pd.DataFrame(rows, columns=cols)
+    w_cache: dict[tuple, tuple] = {}  # most activities cover the same regions: build each W once
+    sub_all = lq.loc[(lq["level"] == level) & (lq["year"] == year) & lq["indicator"].isin(indicators)]
+    parts = []
+    for (ind, cls), sub in sub_all.groupby(["indicator", "classification"], sort=True):
+        acts = activities if activities is not None else sorted(set(sub.loc[sub["specialised"], "activity_code"]))
+        part = _moran_rows(sub, list(acts), with_geom, land_islands, neighbours, w_cache, permutations=permutations,
+                           alpha=alpha, seed=seed, fdr_q=fdr_q)
+        if part is not None:
+            parts.append(part.assign(year=year, indicator=ind, classification=cls, level=level))
+    if not parts:
+        return pd.DataFrame([], columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+#: ``hotspot`` values by code: the quadrants (1-4), then the reasons a region was not classed.
+_HOTSPOT = np.array(["", "HH", "LH", "LL", "HL", NOT_SIGNIFICANT, NO_GEOMETRY, NO_LQ, ISLAND, NO_NEIGHBOUR_DATA],
+                    dtype=object)
+_NS, _NO_GEOMETRY, _NO_LQ, _ISLAND, _NO_NEIGHBOUR = 5, 6, 7, 8, 9
+
+
+def _moran_rows(sub: pd.DataFrame, acts: list[str], with_geom: set, land_islands: set, neighbours: pd.DataFrame,
+                w_cache: dict, *, permutations: int, alpha: float, seed: int, fdr_q: float | None):
+    """Rows of one indicator x classification: every row of ``sub`` of each activity in ``acts``, in that order.
+
+    The activities whose regions with an LQ (and geometry) are the same share one weights object and
+    are computed together (:func:`mapping.analysis.localmoran.moran_local_maps`, esda's numbers).
+    """
+    from mapping.analysis.localmoran import moran_local_maps
+
+    by_act = sub.groupby("activity_code", sort=False).indices
+    order = [by_act[a] for a in acts if a in by_act]
+    if not order:
+        return None
+    rows = sub.iloc[np.concatenate(order)]  # the output's rows (an activity named twice repeats its rows)
+    tested = list(dict.fromkeys(a for a in acts if a in by_act))
+    cells = sub.iloc[np.concatenate([by_act[a] for a in tested])]
+    regions = np.array(sorted(set(cells["region_code"])), dtype=object)
+    region_index, act_index = pd.Index(regions), pd.Index(tested)
+    r_cell, a_cell = region_index.get_indexer(cells["region_code"]), act_index.get_indexer(cells["activity_code"])
+    if pd.MultiIndex.from_arrays([r_cell, a_cell]).has_duplicates:
+        raise ValueError("local_moran: more than one LQ row for a region x activity")
+    value = np.full((len(regions), len(tested)), np.nan)
+    value[r_cell, a_cell] = cells["lq"].to_numpy(dtype=float)
+    r_pos, a_pos = region_index.get_indexer(rows["region_code"]), act_index.get_indexer(rows["activity_code"])
+    geom = np.array([r in with_geom for r in regions])
+    defined = ~np.isnan(value) & geom[:, None]
+    # Per cell: I, p, q and a hotspot code; the reasons first, overwritten where the statistic is computed.
+    stat_i = np.full(value.shape, np.nan)
+    stat_p = np.full(value.shape, np.nan)
+    stat_q = np.full(value.shape, np.nan)
+    quad = np.zeros(value.shape, dtype=np.int64)
+    island = np.array([r in land_islands for r in regions])
+    code = np.where(~geom[:, None], _NO_GEOMETRY, np.where(~defined, _NO_LQ, np.where(
+        island[:, None], _ISLAND, _NO_NEIGHBOUR)))
+    groups: dict[bytes, list[int]] = {}
+    for j in range(len(tested)):
+        groups.setdefault(np.packbits(defined[:, j]).tobytes() + bytes([len(regions) % 8]), []).append(j)
+    for cols_ in groups.values():
+        codes = tuple(regions[defined[:, cols_[0]]])
+        if codes not in w_cache:
+            w_cache[codes] = weights_from_neighbours(list(codes), neighbours)
+        w, _ = w_cache[codes]
+        if w is None:
+            continue
+        ids = region_index.get_indexer(list(w.id_order))
+        vals = value[np.ix_(ids, cols_)]
+        varies = np.array([np.nanstd(np.ascontiguousarray(vals[:, k])) > 0 for k in range(len(cols_))], dtype=bool)
+        flat = [c for c, v in zip(cols_, varies) if not v]
+        code[np.ix_(ids, flat)] = _NS  # a constant LQ: not significant, no statistic
+        live = [c for c, v in zip(cols_, varies) if v]
+        if not live:
+            continue
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            i_stat, q_stat, p_sim = moran_local_maps(vals[:, varies], w, permutations=permutations, seed=seed)
+        p = p_sim if permutations else np.ones(i_stat.shape)
+        q = np.column_stack([bh_adjust(p[:, k]) for k in range(p.shape[1])])  # one family per map
+        sig = q < fdr_q if fdr_q is not None else p < alpha
+        cells = np.ix_(ids, live)
+        stat_i[cells], stat_p[cells], stat_q[cells] = i_stat, p, q
+        quad[cells] = q_stat
+        code[cells] = np.where(sig, q_stat, _NS)
+    out = pd.DataFrame({
+        "region_code": rows["region_code"].to_numpy(), "activity_code": rows["activity_code"].to_numpy(),
+        "local_moran_i": stat_i[r_pos, a_pos], "local_moran_p": stat_p[r_pos, a_pos],
+        "local_moran_q": stat_q[r_pos, a_pos], "hotspot": _HOTSPOT[code[r_pos, a_pos]],
+        "quadrant": _HOTSPOT[quad[r_pos, a_pos]]})
+    return out
