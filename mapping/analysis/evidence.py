@@ -64,20 +64,29 @@ def spatial_evidence(analysis, geography, config, pairs_status: pd.DataFrame,
     Pairs take the hot-spot class of their reference indicator (``call_indicator``); candidates
     count their member pairs in ``HH`` hot spots (``hotspot_pairs``).
     """
-    from mapping.analysis.spatial import local_moran
+    from mapping.analysis.spatial import local_moran_rows
 
     sp = config.spatial
     s = config.specialisation
-    lq = analysis.lq.copy()
+    base = analysis.lq
     if sp.enabled:
-        table = local_moran(lq, geography.units, geography.neighbours, indicators=tuple(s.indicators),
-                            level=analysis.level, year=analysis.year, permutations=sp.permutations,
-                            alpha=sp.alpha, seed=config.run.seed, fdr_q=sp.fdr_q if sp.fdr else None)
+        table, at = local_moran_rows(base, geography.units, geography.neighbours, indicators=tuple(s.indicators),
+                                     level=analysis.level, year=analysis.year, permutations=sp.permutations,
+                                     alpha=sp.alpha, seed=config.run.seed, fdr_q=sp.fdr_q if sp.fdr else None)
     else:
         table = pd.DataFrame(columns=["year", "indicator", "classification", "level", "region_code",
                                       "activity_code"] + _SPATIAL + ["quadrant"])
-    keys = ["year", "indicator", "classification", "level", "region_code", "activity_code"]
-    lq = lq.drop(columns=[c for c in _SPATIAL if c in lq.columns]).merge(table, on=keys, how="left")
+        at = np.zeros(0, dtype=np.int64)
+    # Each table row describes the LQ row at its position: the statistics go there (as a left join on the
+    # six keys would put them, without joining millions of rows on text keys); other rows stay empty.
+    lq = base.reset_index(drop=True)
+    if len(np.unique(at)) == len(at):
+        for c in _SPATIAL:
+            if c in lq.columns:
+                lq[c] = pd.Series(table[c].array, index=at).reindex(np.arange(len(lq))).array
+    else:  # an LQ row tested twice: the join's rows
+        keys = ["year", "indicator", "classification", "level", "region_code", "activity_code"]
+        lq = lq.drop(columns=[c for c in _SPATIAL if c in lq.columns]).merge(table, on=keys, how="left")
     lq["hotspot"] = lq["hotspot"].fillna("")
     lq = lq[list(analysis.lq.columns)]
     pk = ["region_code", "activity_code", "indicator"]

@@ -26,7 +26,7 @@ import pandas as pd
 
 from mapping.analysis.significance import bh_adjust
 
-__all__ = ["QUADRANTS", "local_moran", "weights_from_neighbours"]
+__all__ = ["QUADRANTS", "local_moran", "local_moran_rows", "weights_from_neighbours"]
 
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 NO_GEOMETRY = "no geometry"
@@ -99,23 +99,39 @@ def local_moran(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame,
         local_moran_p, local_moran_q, hotspot, quadrant`` for every region of each tested activity
         (``quadrant``: the region's Moran quadrant whether significant or not).
     """
+    return local_moran_rows(lq, units, neighbours, indicators=indicators, level=level, year=year,
+                            activities=activities, permutations=permutations, alpha=alpha, seed=seed, fdr_q=fdr_q)[0]
+
+
+def local_moran_rows(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataFrame, *,
+                     indicators: tuple[str, ...], level: str, year: int, activities: list[str] | None = None,
+                     permutations: int = 999, alpha: float = 0.05, seed: int = 42, fdr_q: float | None = None
+                     ) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`local_moran`'s table, and for each of its rows the position in ``lq`` of the LQ row it describes.
+
+    The positions let a caller put the statistics onto the LQ table without joining on its keys
+    (:func:`mapping.analysis.evidence.spatial_evidence`).
+    """
     with_geom = set(units["region_code"])
     _, land_islands = weights_from_neighbours(sorted(with_geom), neighbours)
     land_islands = set(land_islands)
     cols = ["year", "indicator", "classification", "level", "region_code", "activity_code", "local_moran_i",
             "local_moran_p", "local_moran_q", "hotspot", "quadrant"]
     w_cache: dict[tuple, tuple] = {}  # most activities cover the same regions: build each W once
-    sub_all = lq.loc[(lq["level"] == level) & (lq["year"] == year) & lq["indicator"].isin(indicators)]
-    parts = []
+    at = np.flatnonzero(((lq["level"] == level) & (lq["year"] == year) & lq["indicator"].isin(indicators)).to_numpy())
+    sub_all = lq[["indicator", "classification", "region_code", "activity_code", "lq", "specialised"]].iloc[at]
+    sub_all = sub_all.set_axis(at)  # labels: positions in lq
+    parts, positions = [], []
     for (ind, cls), sub in sub_all.groupby(["indicator", "classification"], sort=True):
         acts = activities if activities is not None else sorted(set(sub.loc[sub["specialised"], "activity_code"]))
         part = _moran_rows(sub, list(acts), with_geom, land_islands, neighbours, w_cache, permutations=permutations,
                            alpha=alpha, seed=seed, fdr_q=fdr_q)
         if part is not None:
-            parts.append(part.assign(year=year, indicator=ind, classification=cls, level=level))
+            parts.append(part[0].assign(year=year, indicator=ind, classification=cls, level=level))
+            positions.append(part[1])
     if not parts:
-        return pd.DataFrame([], columns=cols)
-    return pd.concat(parts, ignore_index=True)[cols]
+        return pd.DataFrame([], columns=cols), np.zeros(0, dtype=np.int64)
+    return pd.concat(parts, ignore_index=True)[cols], np.concatenate(positions)
 
 
 #: ``hotspot`` values by code: the quadrants (1-4), then the reasons a region was not classed.
@@ -124,38 +140,56 @@ _HOTSPOT = np.array(["", "HH", "LH", "LL", "HL", NOT_SIGNIFICANT, NO_GEOMETRY, N
 _NS, _NO_GEOMETRY, _NO_LQ, _ISLAND, _NO_NEIGHBOUR = 5, 6, 7, 8, 9
 
 
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(each value's position among the sorted distinct values, the sorted distinct values)."""
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    order = np.argsort(uniques, kind="stable")  # str comparison, as sorted()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniques[order]
+
+
 def _moran_rows(sub: pd.DataFrame, acts: list[str], with_geom: set, land_islands: set, neighbours: pd.DataFrame,
                 w_cache: dict, *, permutations: int, alpha: float, seed: int, fdr_q: float | None):
     """Rows of one indicator x classification: every row of ``sub`` of each activity in ``acts``, in that order.
 
     The activities whose regions with an LQ (and geometry) are the same share one weights object and
     are computed together (:func:`mapping.analysis.localmoran.moran_local_maps`, esda's numbers).
+    Returns the rows and their labels in ``sub``, or None without rows.
     """
     from mapping.analysis.localmoran import moran_local_maps
 
-    by_act = sub.groupby("activity_code", sort=False).indices
-    order = [by_act[a] for a in acts if a in by_act]
-    if not order:
+    a_codes, a_uniques = pd.factorize(sub["activity_code"])
+    slot = {a: k for k, a in enumerate(np.asarray(a_uniques, dtype=object))}
+    by_code = np.argsort(a_codes, kind="stable")  # sub's rows grouped by activity, each group in sub's order
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(a_codes, minlength=len(slot)))])
+    tested = list(dict.fromkeys(a for a in acts if a in slot))
+    if not tested:
         return None
-    rows = sub.iloc[np.concatenate(order)]  # the output's rows (an activity named twice repeats its rows)
-    tested = list(dict.fromkeys(a for a in acts if a in by_act))
-    cells = sub.iloc[np.concatenate([by_act[a] for a in tested])]
-    regions = np.array(sorted(set(cells["region_code"])), dtype=object)
-    region_index, act_index = pd.Index(regions), pd.Index(tested)
-    r_cell, a_cell = region_index.get_indexer(cells["region_code"]), act_index.get_indexer(cells["activity_code"])
-    if pd.MultiIndex.from_arrays([r_cell, a_cell]).has_duplicates:
+    rows_of = {a: by_code[bounds[slot[a]]:bounds[slot[a] + 1]] for a in tested}
+    order = np.concatenate([rows_of[a] for a in acts if a in slot])  # an activity named twice repeats its rows
+    cells = np.concatenate([rows_of[a] for a in tested])
+    r_all, regions = _sorted_codes(sub["region_code"].iloc[cells])
+    region_index = pd.Index(regions)
+    col = np.full(len(slot), -1, dtype=np.int64)
+    col[[slot[a] for a in tested]] = np.arange(len(tested))
+    a_all = col[a_codes[cells]]
+    if len(np.unique(r_all * len(tested) + a_all)) < len(cells):
         raise ValueError("local_moran: more than one LQ row for a region x activity")
     value = np.full((len(regions), len(tested)), np.nan)
-    value[r_cell, a_cell] = cells["lq"].to_numpy(dtype=float)
-    r_pos, a_pos = region_index.get_indexer(rows["region_code"]), act_index.get_indexer(rows["activity_code"])
-    geom = np.array([r in with_geom for r in regions])
+    value[r_all, a_all] = sub["lq"].to_numpy(dtype=float)[cells]
+    where = np.empty(len(sub), dtype=np.int64)  # row of sub -> its cell
+    where[cells] = np.arange(len(cells))
+    r_pos, a_pos = r_all[where[order]], a_all[where[order]]
+    geom = np.array([r in with_geom for r in regions], dtype=bool)
     defined = ~np.isnan(value) & geom[:, None]
     # Per cell: I, p, q and a hotspot code; the reasons first, overwritten where the statistic is computed.
     stat_i = np.full(value.shape, np.nan)
     stat_p = np.full(value.shape, np.nan)
     stat_q = np.full(value.shape, np.nan)
     quad = np.zeros(value.shape, dtype=np.int64)
-    island = np.array([r in land_islands for r in regions])
+    island = np.array([r in land_islands for r in regions], dtype=bool)
     code = np.where(~geom[:, None], _NO_GEOMETRY, np.where(~defined, _NO_LQ, np.where(
         island[:, None], _ISLAND, _NO_NEIGHBOUR)))
     groups: dict[bytes, list[int]] = {}
@@ -187,8 +221,8 @@ def _moran_rows(sub: pd.DataFrame, acts: list[str], with_geom: set, land_islands
         quad[cells] = q_stat
         code[cells] = np.where(sig, q_stat, _NS)
     out = pd.DataFrame({
-        "region_code": rows["region_code"].to_numpy(), "activity_code": rows["activity_code"].to_numpy(),
+        "region_code": sub["region_code"].array.take(order), "activity_code": sub["activity_code"].array.take(order),
         "local_moran_i": stat_i[r_pos, a_pos], "local_moran_p": stat_p[r_pos, a_pos],
         "local_moran_q": stat_q[r_pos, a_pos], "hotspot": _HOTSPOT[code[r_pos, a_pos]],
         "quadrant": _HOTSPOT[quad[r_pos, a_pos]]})
-    return out
+    return out, sub.index.to_numpy()[order]
