@@ -16,6 +16,15 @@ def _floor_text(floor) -> dict | float:
     return {k: float(v) for k, v in floor.items()} if isinstance(floor, dict) else float(floor)
 
 
+def _unknown_totals(now: pd.DataFrame, src: pd.Series) -> list[str]:
+    """``indicator:region`` of the rows whose region total is partial (a known part of an unknown total)."""
+    if not len(src):
+        return []
+    partial = src.str.startswith("partial").to_numpy(dtype=bool)
+    return sorted({f"{i}:{r}" for i, r in zip(now["indicator"].to_numpy()[partial],
+                                               now["region_code"].to_numpy()[partial])})
+
+
 def statistics_summary(analysis, pairs_status: pd.DataFrame, spatial: dict | None, config) -> dict:
     """Counts for the report and the headline (see the module docstring).
 
@@ -41,7 +50,10 @@ def statistics_summary(analysis, pairs_status: pd.DataFrame, spatial: dict | Non
     """
     s = config.specialisation
     lq, spec, year = analysis.lq, analysis.spec, analysis.year
-    now = lq.loc[(lq["year"] == year) & (lq["level"] == analysis.level) & lq["indicator"].isin(s.indicators)]
+    # Only the columns counted here: the LQ table of a large run has millions of rows and some forty columns.
+    cols = [c for c in ("indicator", "region_code", "activity_code", "specialised", "below_size_floor",
+                        "region_total_source", "lq_test", "lq_test_passed") if c in lq.columns]
+    now = lq.loc[(lq["year"] == year) & (lq["level"] == analysis.level) & lq["indicator"].isin(s.indicators), cols]
     out: dict = {}
     removed = now.loc[now.get("below_size_floor", pd.Series(False, index=now.index)).fillna(False).astype(bool)]
     out["size_floors"] = {
@@ -61,9 +73,7 @@ def statistics_summary(analysis, pairs_status: pd.DataFrame, spatial: dict | Non
     src = now.get("region_total_source", pd.Series(dtype=str))
     out["region_totals"] = {
         "rows_by_source": {k: int(v) for k, v in src.value_counts().items()},
-        "regions_with_unknown_total": sorted({f"{i}:{r}" for i, r, t in
-                                              zip(now["indicator"], now["region_code"], src)
-                                              if t.startswith("partial")}),
+        "regions_with_unknown_total": _unknown_totals(now, src),
     }
     tests = {}
     if "lq_test" in now:

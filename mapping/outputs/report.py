@@ -152,7 +152,9 @@ def _sources(manifest: dict, inputs, config, voc: Vocabulary | None = None) -> l
     out = ["### Inputs\n"]
     out.append(_md_table(pd.DataFrame([{"file": Path(i["file"]).name, "sha256 (first 16)": i["sha256"][:16],
                                         "rows read": i["rows_read"]} for i in manifest["inputs"]])))
-    src = inputs.tidy["source"].astype(str).str.split("!").str[0]
+    # The file of origin of each distinct source, then per row (a large run has millions of rows, few sources).
+    codes, uniques = pd.factorize(inputs.tidy["source"], use_na_sentinel=False)
+    src = pd.Series(uniques).astype(str).str.split("!").str[0].take(codes).reset_index(drop=True)
     by = src.value_counts().rename_axis("source (file of origin)").reset_index(name="rows used")
     out.append("\nWhere the rows used come from (the `source` column of the tidy input; provenance and "
                "licences in `data/README.md`):\n")

@@ -205,3 +205,10 @@ def test_empty_support_registry_says_so_and_the_contract_still_holds(run, tmp_pa
     p = subprocess.run([sys.executable, str(tool), str(run_dir)], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout[-2000:]
     assert "supported_clusters.geojson: no features" in p.stdout
+
+
+def test_rows_used_are_counted_by_file_of_origin(run, report):
+    got = _table_after(report, "Where the rows used come from")
+    src = [str(s).split("!")[0] for s in run.inputs.tidy["source"]]  # counted here row by row
+    want = {k: src.count(k) for k in set(src)}
+    assert dict(zip(got["source (file of origin)"], got["rows used"].astype(int))) == want
