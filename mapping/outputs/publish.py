@@ -184,8 +184,10 @@ def write_csv(df: pd.DataFrame, path: Path) -> int:
     The bytes are those of ``DataFrame.to_csv(index=False, float_format="%.10g")``; they are made
     vectorised by :func:`mapping.outputs.csvtext.frame_csv` (a large run's LQ table has millions of
     rows), and by pandas itself for the frames that function leaves to it."""
-    written = frame_csv(df, path, transform=_csv_text, transform_labels=neutralise_cell)
+    digest = hashlib.sha256()
+    written = frame_csv(df, path, transform=_csv_text, transform_labels=neutralise_cell, hasher=digest)
     if written is not None:
+        _remember_sha256(Path(path), digest.hexdigest())  # the manifest's digest, without reading the file again
         return written
     text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
     if text:
@@ -209,13 +211,34 @@ def software_versions() -> dict[str, str]:
     return out
 
 
+#: Digests of files this process wrote, by (path, size, modification time, inode): a large run's LQ table
+#: is most of a gigabyte, hashed as it is written rather than read back for the manifest.
+_WRITTEN_SHA256: dict[tuple, str] = {}
+
+
+def _file_key(path: Path) -> tuple:
+    st = os.stat(path)
+    return os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _remember_sha256(path: Path, digest: str) -> None:
+    if len(_WRITTEN_SHA256) > 256:  # a long-lived process (the flow server) keeps only recent files
+        _WRITTEN_SHA256.clear()
+    _WRITTEN_SHA256[_file_key(path)] = digest
+
+
+def output_sha256(path: Path) -> str:
+    """SHA-256 of an output file: remembered from writing it when unchanged since, else read."""
+    return _WRITTEN_SHA256.get(_file_key(path)) or sha256_file(path)
+
+
 def write_manifest(run_dir: Path, manifest: dict, counts: dict[str, int]) -> Path:
     """Add every output file's sha256 and row/feature count, then write ``manifest.json``."""
     files = []
     for p in sorted(run_dir.iterdir()):
         if p.name == "manifest.json" or p.is_dir():
             continue
-        files.append({"file": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size,
+        files.append({"file": p.name, "sha256": output_sha256(p), "bytes": p.stat().st_size,
                       "count": counts.get(p.name)})
     manifest = dict(manifest, outputs=files)
     path = run_dir / "manifest.json"

@@ -111,3 +111,15 @@ def test_what_only_pandas_writes_is_left_to_pandas(tmp_path, df):
     write_csv(df, tmp_path / "w.csv")  # write_csv falls back to pandas: same bytes as before
     _reference(df, tmp_path / "old.csv", _csv_text, neutralise_cell)
     assert (tmp_path / "w.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
+
+
+def test_manifest_digest_of_a_written_table_is_the_files(tmp_path):
+    import hashlib
+
+    from mapping.outputs.publish import output_sha256
+
+    path = tmp_path / "t.csv"
+    write_csv(_mixed_frame(300), path)
+    assert output_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_bytes(path.read_bytes() + b"changed afterwards\n")  # not what was written: read again
+    assert output_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
