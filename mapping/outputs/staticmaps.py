@@ -16,8 +16,8 @@ import io
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
+from matplotlib.collections import Collection, PatchCollection
 from matplotlib.figure import Figure  # a bare Figure: no pyplot state, no GUI backend, PNG via Agg
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -45,6 +45,10 @@ COUNTRY_INSETS: dict[str, list[tuple[str, list[str]]]] = {
 _BACKGROUND, _EDGE = "#e4e4e4", "#ffffff"
 _DPI = 110
 _MAX_FAR_INSETS = 3
+#: Background shapes drawn over all panels of the candidate map at most: a panel per group redraws every
+#: unit, so a country of 3,000 regions gets 12 panels (a run of 85 or 51 regions, hundreds).
+_PANEL_SHAPES = 36_000
+_MIN_PANELS = 12
 
 
 def _blend(colour: str, share: float) -> str:
@@ -102,11 +106,43 @@ class _Frame:
         return simplify_for_web(unwrap_antimeridian(gdf, self.ref), tolerance_deg=0.01, decimals=None,
                                 preserve_topology=False)
 
+    def _draw_background(self, ax) -> None:
+        """The grey units, as ``background.plot(color=..., edgecolor=..., linewidth=0.3)`` draws them.
+
+        A map with one panel per group draws the same thousands of units in every panel; turning
+        each shape into a matplotlib path is most of that time. The first panel is drawn by
+        geopandas; later ones get a collection of the same paths with the same style, and the axes
+        the same labels, so the pixels are the same.
+        """
+        cached = getattr(self, "_background_paths", None)
+        if cached is None:
+            before = len(ax.collections)
+            self.background.plot(ax=ax, color=_BACKGROUND, edgecolor=_EDGE, linewidth=0.3)
+            new = ax.collections[before:]
+            # Only a single polygon collection is replayed (other geometry types: geopandas each time).
+            self._background_paths = ([p for p in new[0].get_paths()], ax.get_xlabel(), ax.get_ylabel()) \
+                if len(new) == 1 and isinstance(new[0], PatchCollection) else False
+            return
+        if cached is False:
+            self.background.plot(ax=ax, color=_BACKGROUND, edgecolor=_EDGE, linewidth=0.3)
+            return
+        paths, xlabel, ylabel = cached
+        # geopandas' steps (plotting.plot_series with Polygon geometries): axis labels, aspect, the collection.
+        if ax.get_xlabel() == "":
+            ax.set_xlabel(xlabel, fontsize="small")
+        if ax.get_ylabel() == "":
+            ax.set_ylabel(ylabel, fontsize="small")
+        ax.set_aspect("equal")
+        coll = PatchCollection([], facecolor=_BACKGROUND, edgecolor=_EDGE, linewidth=0.3)
+        Collection.set_paths(coll, list(paths))  # the paths PatchCollection made from geopandas' patches
+        ax.add_collection(coll, autolim=True)
+        ax.autoscale_view()
+
     def project(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return self._prepare(gdf).to_crs(self.crs)
 
     def panel(self, ax, extent=None, *, pad: float = 0.01) -> None:
-        self.background.plot(ax=ax, color=_BACKGROUND, edgecolor=_EDGE, linewidth=0.3)
+        self._draw_background(ax)
         minx, miny, maxx, maxy = extent or self.extent
         padx, pady = (maxx - minx) * pad, (maxy - miny) * 2 * pad
         ax.set_xlim(minx - padx, maxx + padx)
@@ -303,9 +339,16 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     proj = frame.project(candidates[[c for c in cols if c in candidates.columns]])
     colours = group_colours(proj["group_id"])
     groups = list(colours) or [""]
-    ncols = 1 if len(groups) <= 3 else 2
-    fig, axes = _figure(frame, len(groups), ncols, foot=0.9)
-    for ax, gid in zip(axes, groups):
+    panels, rest = _panel_groups(groups, proj["group_id"], len(frame.background))
+    ncols = 1 if len(panels) <= 3 else 2
+    fig, axes = _figure(frame, len(panels), ncols, foot=0.9)
+    legend_y = 0.3
+    if rest:  # the legend lists the drawn groups and the footer (at 0.5 % of the height) names the others
+        text_h = 0.13 * (2 + 4 * len(rest) // 150)  # inches: ~150 group ids a line
+        legend_y = 0.005 * fig.get_figheight() + text_h + 0.1
+        foot = legend_y + 0.19 * (-(-(len(panels) + 2) // 6) + 1) + 0.15
+        fig, axes = _figure(frame, len(panels), ncols, foot=foot)
+    for ax, gid in zip(axes, panels):
         frame.panel(ax)
         sub = proj.loc[proj["group_id"] == gid]
         colour = colours.get(gid, "#999999")
@@ -319,19 +362,36 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
         if len(label) > 70:
             label = label[:67] + "..."
         ax.set_title(f"{label}: {len(sub)} candidates", fontsize=10, loc="left")
-    handles = [Patch(facecolor=c, edgecolor="#444444", label=g) for g, c in colours.items()][:30]
+    handles = [Patch(facecolor=c, edgecolor="#444444", label=g) for g, c in colours.items()
+               if not rest or g in panels][:30]
     handles += [Line2D([], [], color="#111111", linewidth=1.1, label="cross-regional candidate (outline)"),
                 Patch(facecolor=_BACKGROUND, edgecolor="#bbbbbb", label="no candidate of the group")]
-    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.3 / fig.get_figheight()),
+    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, legend_y / fig.get_figheight()),
                ncol=min(len(handles), 6), fontsize=8.5, frameon=False, title="co-location group",
                title_fontsize=8.5, alignment="left")
     fig.suptitle(f"Candidate clusters{f', {year}' if year else ''}, by co-location group ({frame.projection_name})",
                  fontsize=13, x=0.01, ha="left", y=1 - 0.15 / fig.get_figheight(), va="top")
     far = (" Outside the main extent (see the insets of divergence.png): " + ", ".join(frame.far_names) + "."
            if frame.far_names else "")
-    _footer(fig, note + far)
+    left = int(proj["group_id"].isin(rest).sum())
+    others = (f" {len(rest)} further groups with fewer candidates ({left} candidates) are drawn in map.html and listed "
+              "in candidate_clusters.csv: " + ", ".join(map(str, rest)) + "." if rest else "")
+    _footer(fig, note + far + others)
     _save_png(fig, path)
     return Path(path)
+
+
+def _panel_groups(groups: list, group_of: pd.Series, n_shapes: int) -> tuple[list, list]:
+    """(groups with a panel, groups left out) of the candidate map: a panel per group while the background
+    shapes over all panels stay within :data:`_PANEL_SHAPES`; past that, the groups with the most candidates
+    (in the groups' order); the footer names the others."""
+    limit = max(_MIN_PANELS, _PANEL_SHAPES // max(1, n_shapes))
+    if len(groups) <= limit:
+        return groups, []
+    size = group_of.value_counts()
+    ranked = sorted(range(len(groups)), key=lambda i: (-int(size.get(groups[i], 0)), i))
+    own = set(ranked[:limit])
+    return [g for i, g in enumerate(groups) if i in own], [g for i, g in enumerate(groups) if i not in own]
 
 
 def _save_png(fig: Figure, path: Path) -> None:
