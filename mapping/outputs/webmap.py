@@ -29,6 +29,7 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import shapely.geometry
@@ -176,12 +177,21 @@ def _regions_as_parts(cand: gpd.GeoDataFrame, shapes: gpd.GeoSeries | None, prep
     """
     if shapes is None or "region_codes" not in cand.columns:
         return prep(cand).assign(_regions="")
-    geoms, refs = [], []
-    for codes, own in zip(cand["region_codes"], cand.geometry):
-        have = [c for c in str(codes).split(";") if c in shapes.index]
-        parts = [p for c in have for p in shapely.get_parts(shapes[c])]
-        geoms.append(shapely.MultiPolygon(parts) if parts else own)
+    # Each region's parts once; the MultiPolygons of all candidates in one call (thousands of candidates).
+    parts_of: dict = {}
+    for c, g in zip(shapes.index, shapes.to_numpy()):
+        parts_of.setdefault(c, []).append(shapely.get_parts(g))
+    parts_of = {c: np.concatenate(v) for c, v in parts_of.items()}
+    flat, owner, refs = [], [], []
+    for k, codes in enumerate(cand["region_codes"]):
+        have = [c for c in str(codes).split(";") if c in parts_of]
+        for c in have:
+            flat.append(parts_of[c])
+            owner.append(np.full(len(parts_of[c]), k))
         refs.append(";".join(have))
+    geoms = np.array(list(cand.geometry), dtype=object)  # the candidate's own geometry where no region has a shape
+    if flat:
+        shapely.multipolygons(np.concatenate(flat), indices=np.concatenate(owner), out=geoms)
     out = cand.copy()
     out["geometry"] = geoms
     out["_regions"] = refs
@@ -217,7 +227,7 @@ _EXPAND_JS = """
 def _candidate_features(cand: gpd.GeoDataFrame, supported_names: dict[str, str]) -> gpd.GeoDataFrame:
     colours = group_colours(cand["group_id"])
     popups, tips = [], []
-    for _, r in cand.iterrows():
+    for r in cand.drop(columns="geometry").to_dict("records"):  # plain values; iterrows builds a Series a row
         regions = "<br>".join(f"{_e(ru)} / {_e(en)}" for ru, en in
                               zip(_list(r["region_names"]), _list(r["region_names_en"])))
         acts = "<br>".join(f"<b>{_e(c)}</b> {_e(en)} / <i>{_e(display_name(ru))}</i>" for c, ru, en in
