@@ -80,7 +80,7 @@ def spatial_evidence(analysis, geography, config, pairs_status: pd.DataFrame,
     # Each table row describes the LQ row at its position: the statistics go there (as a left join on the
     # six keys would put them, without joining millions of rows on text keys); other rows stay empty.
     lq = base.reset_index(drop=True)
-    if len(np.unique(at)) == len(at):
+    if not len(at) or int(np.bincount(at).max()) <= 1:
         for c in _SPATIAL:
             if c in lq.columns:
                 lq[c] = pd.Series(table[c].array, index=at).reindex(np.arange(len(lq))).array

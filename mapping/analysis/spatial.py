@@ -140,6 +140,13 @@ _HOTSPOT = np.array(["", "HH", "LH", "LL", "HL", NOT_SIGNIFICANT, NO_GEOMETRY, N
 _NS, _NO_GEOMETRY, _NO_LQ, _ISLAND, _NO_NEIGHBOUR = 5, 6, 7, 8, 9
 
 
+def _has_duplicates(keys: np.ndarray, size: int) -> bool:
+    """Whether the integer keys (0 <= key < size) repeat (counted in one pass where size allows)."""
+    if size <= 50_000_000:
+        return bool(len(keys)) and int(np.bincount(keys, minlength=1).max()) > 1
+    return len(np.unique(keys)) < len(keys)
+
+
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(each value's position among the sorted distinct values, the sorted distinct values)."""
     codes, uniques = pd.factorize(values)
@@ -175,7 +182,7 @@ def _moran_rows(sub: pd.DataFrame, acts: list[str], with_geom: set, land_islands
     col = np.full(len(slot), -1, dtype=np.int64)
     col[[slot[a] for a in tested]] = np.arange(len(tested))
     a_all = col[a_codes[cells]]
-    if len(np.unique(r_all * len(tested) + a_all)) < len(cells):
+    if _has_duplicates(r_all * len(tested) + a_all, len(regions) * len(tested)):
         raise ValueError("local_moran: more than one LQ row for a region x activity")
     value = np.full((len(regions), len(tested)), np.nan)
     value[r_all, a_all] = sub["lq"].to_numpy(dtype=float)[cells]
