@@ -25,6 +25,7 @@ Python loop over regions, map after map: most of a large run's writing time.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -40,16 +41,20 @@ BLOCK_ELEMENTS = 2_000_000
 TIE_ULPS = 8 * np.finfo(float).eps
 
 
+@functools.lru_cache(maxsize=64)
 def permuted_ids(max_card: int, n: int, permutations: int, seed: int) -> np.ndarray:
     """esda's ``vec_permutations`` (without numba): ``permutations x max_card`` ids drawn from ``n - 1``.
 
     ``numpy.random.seed(seed)`` followed by ``numpy.random.choice(n - 1, max_card, replace=False)``
-    per permutation, on a private generator (the global one is left alone).
+    per permutation, on a private generator (the global one is left alone). The draws depend on these
+    four numbers only: maps over different regions (a run with suppressed cells has hundreds of region
+    sets) share them, so they are kept (read-only).
     """
     rs = np.random.RandomState(seed)
     out = np.empty((permutations, max_card), dtype=np.int64)
     for k in range(permutations):
         out[k] = rs.choice(n - 1, size=max_card, replace=False)
+    out.setflags(write=False)
     return out
 
 
