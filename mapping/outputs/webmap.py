@@ -137,7 +137,9 @@ def _divergence_features(div: gpd.GeoDataFrame, pairs: pd.DataFrame | None) -> g
     order = {s: i for i, s in enumerate(CONTRACT_STATUSES)}
     by_region: dict[str, list[dict]] = {}
     if pairs is not None and len(pairs):
-        recs = sorted(pairs.to_dict("records"), key=lambda r: (
+        used = ["region_code", "status", "lq_max", "activity_code", "activity_name", "activity_name_en",
+                "lq_by_indicator", "supported_cluster_names", *_CERTAINTY_COLUMNS, "lq_low", "lq_high"]
+        recs = sorted(pairs[[c for c in used if c in pairs.columns]].to_dict("records"), key=lambda r: (
             r["region_code"], order.get(r["status"], 9), -(r["lq_max"] if pd.notna(r["lq_max"]) else 0)))
         for r in recs:
             by_region.setdefault(r["region_code"], []).append(r)
@@ -198,15 +200,24 @@ def _regions_as_parts(cand: gpd.GeoDataFrame, shapes: gpd.GeoSeries | None, prep
     return out.set_geometry("geometry")
 
 
-#: Run before any layer is added: a feature with a null geometry and a ``_regions`` property gets the
-#: MultiPolygon of those regions' shapes from ``CM_REGIONS`` (written once in the page), so a region
+#: Run before any layer is added. A feature's ``popup`` and ``tooltip`` that are lists of numbers are
+#: joined from ``CM_TEXT``, the page's HTML pieces written once (:class:`_Pieces`): thousands of popups
+#: repeat the same names and table markup. A feature with a null geometry and a ``_regions`` property gets
+#: the MultiPolygon of those regions' shapes from ``CM_REGIONS`` (written once in the page), so a region
 #: shared by many candidates is not repeated in every one (a US map: 8.6 -> ~3 MB).
 _EXPAND_JS = """
 (function () {
+  function text(t) {
+    return Array.isArray(t) ? t.map(function (i) { return CM_TEXT[i]; }).join("") : t;
+  }
   function expand(f) {
-    if (!f || f.type !== "Feature" || f.geometry || !f.properties || !f.properties._regions) return f;
+    if (!f || f.type !== "Feature") return f;
+    var p = f.properties;
+    if (p && p.popup !== undefined) p.popup = text(p.popup);
+    if (p && p.tooltip !== undefined) p.tooltip = text(p.tooltip);
+    if (f.geometry || !p || !p._regions) return f;
     var polys = [];
-    f.properties._regions.split(";").forEach(function (c) {
+    p._regions.split(";").forEach(function (c) {
       var g = CM_REGIONS[c];
       if (!g) return;
       polys = polys.concat(g.type === "Polygon" ? [g.coordinates] : g.coordinates);
@@ -223,11 +234,50 @@ _EXPAND_JS = """
 })();
 """
 
+#: Runs of tags, and the text between them: the pieces popups are cut into.
+_PIECE = re.compile(r"(?:<[^>]*>)+|[^<]+")
+
+
+class _Pieces:
+    """The HTML pieces of every popup and tooltip of a page, each kept once (``CM_TEXT``).
+
+    A feature carries the numbers of its pieces; the page joins them back (:data:`_EXPAND_JS`) into the
+    same HTML, escaped in Python as before. A 3,000-region run's 56,600 candidate popups and 3,000
+    divergence popups repeat names, codes and table markup: most of a page of 125 MB.
+    """
+
+    def __init__(self):
+        self.number: dict[str, int] = {}
+        self.texts: list[str] = []
+
+    def encode(self, text):
+        if not isinstance(text, str) or not text:
+            return text
+        pieces = _PIECE.findall(text)
+        if "".join(pieces) != text:  # a "<" that opens no tag: kept whole
+            pieces = [text]
+        out = []
+        for piece in pieces:
+            k = self.number.get(piece)
+            if k is None:
+                k = self.number[piece] = len(self.texts)
+                self.texts.append(piece)
+            out.append(k)
+        return out
+
+    def decode(self, numbers) -> str:
+        return "".join(self.texts[k] for k in numbers) if isinstance(numbers, list) else numbers
+
+
+
 
 def _candidate_features(cand: gpd.GeoDataFrame, supported_names: dict[str, str]) -> gpd.GeoDataFrame:
     colours = group_colours(cand["group_id"])
     popups, tips = [], []
-    for r in cand.drop(columns="geometry").to_dict("records"):  # plain values; iterrows builds a Series a row
+    used = ["candidate_id", "group_id", "group_name", "group_label", "region_names", "region_names_en",
+            "activity_codes", "activity_names", "activity_names_en", "supported_cluster_ids", "max_lq", "indicators",
+            "year", "n_regions", *_CERTAINTY_COLUMNS, "lq_low", "lq_high"]
+    for r in cand[[c for c in used if c in cand.columns]].to_dict("records"):  # plain values, the columns used
         regions = "<br>".join(f"{_e(ru)} / {_e(en)}" for ru, en in
                               zip(_list(r["region_names"]), _list(r["region_names_en"])))
         acts = "<br>".join(f"<b>{_e(c)}</b> {_e(en)} / <i>{_e(display_name(ru))}</i>" for c, ru, en in
@@ -336,13 +386,18 @@ def _legend_html(title: str, candidates: gpd.GeoDataFrame, supported: gpd.GeoDat
     return "".join(out)
 
 
-def _geojson_dict(gdf: gpd.GeoDataFrame) -> dict:
-    """A GeoJSON dict with string ids and only the web map's properties."""
+def _geojson_dict(gdf: gpd.GeoDataFrame, pieces: _Pieces | None = None) -> dict:
+    """A GeoJSON dict with string ids and only the web map's properties (popups and tooltips as the
+    numbers of their pieces in ``pieces``, when given)."""
     feats = []
     for rec, geom in zip(gdf.drop(columns="geometry").to_dict("records"), gdf.geometry):
         fid = rec.pop("id")
         if not rec.get("_regions", True):
             rec.pop("_regions")
+        if pieces is not None:
+            for k in ("popup", "tooltip"):
+                if k in rec:
+                    rec[k] = pieces.encode(rec[k])
         # With ``_regions`` the page builds the geometry from CM_REGIONS (_EXPAND_JS).
         feats.append({"type": "Feature", "id": fid, "properties": rec,
                       "geometry": None if rec.get("_regions") else shapely.geometry.mapping(geom)})
@@ -350,7 +405,7 @@ def _geojson_dict(gdf: gpd.GeoDataFrame) -> dict:
 
 
 def _add_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str, css_class: str, *, show: bool, fill_opacity: float,
-               weight: float, fill: bool = True, dash: str | None = None) -> None:
+               weight: float, fill: bool = True, dash: str | None = None, pieces: _Pieces | None = None) -> None:
     style = {"fillOpacity": fill_opacity, "weight": weight, "opacity": 1.0, "fill": fill}
     if dash:
         style["dashArray"] = dash
@@ -359,7 +414,7 @@ def _add_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str, css_class: str, 
         "popup": folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False, max_width=520),
         "tooltip": folium.GeoJsonTooltip(fields=["tooltip"], labels=False, localize=False, sticky=True)}
     layer = folium.GeoJson(
-        _geojson_dict(gdf), name=html.escape(name), show=show, className=css_class,
+        _geojson_dict(gdf, pieces), name=html.escape(name), show=show, className=css_class,
         style_function=lambda f: dict(style, fillColor=f["properties"]["fill"], color=f["properties"]["stroke"]),
         highlight_function=lambda f: {"weight": weight + 2}, **details)
     layer.add_to(m)
@@ -428,16 +483,13 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
     root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
     root.header.add_child(Element(f"<style>{_CSS}</style>"), name="clustermap_css")
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
-    if shapes is not None:  # each region's shape once; candidate features refer to them (_EXPAND_JS)
-        regions = {str(c): shapely.geometry.mapping(g) for c, g in shapes.items() if g is not None}
-        data = json.dumps(regions, separators=(",", ":")).replace("</", "<\\/")  # never ends the script
-        root.header.add_child(Element(f"<script>var CM_REGIONS = {data};{_EXPAND_JS}</script>"),
-                              name="clustermap_regions")
     if tiles:
         folium.TileLayer(tiles=tiles, attr=html.escape(tiles_attribution or ""), name="Base map",
                          overlay=False, control=True).add_to(m)
 
     counts: dict[str, int] = {}
+    pieces = _Pieces()
+    m._cm_pieces = pieces  # the popups' text, for tests and readers of the map object
     if background is not None and len(background):
         bg = prep(background.to_crs(4326))[["geometry"]].copy()
         bg["id"] = [f"unit-{i}" for i in range(len(bg))]
@@ -449,17 +501,27 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
     cand = layers["candidate_clusters"]
     group_of = dict(zip(candidates["candidate_id"].astype(str), candidates["group_id"]))
     names = dict(zip(candidates["group_id"], candidates.get("group_name", candidates["group_label"])))
+    rows_of = cand.groupby(cand["id"].map(group_of), sort=False).indices  # positions, in the layer's order
     for gid in sorted({group_of.get(i, "") for i in cand["id"]}):  # one overlay per group: no blending
-        sub = cand.loc[cand["id"].map(group_of) == gid]
+        sub = cand.iloc[rows_of.get(gid, [])]
         label = f"Candidates {gid}: {names.get(gid, '')}"
         label = label if len(label) <= 80 else label[:79] + "…"
         _add_layer(m, sub, f"{label} ({len(sub)})", LAYER_CLASSES["candidate_clusters"], show=False,
-                   fill_opacity=0.6, weight=1)
+                   fill_opacity=0.6, weight=1, pieces=pieces)
     feats = layers["divergence"]
     _add_layer(m, feats, f"Divergence by region ({len(feats)} regions)", LAYER_CLASSES["divergence"], show=True,
-               fill_opacity=1.0, weight=0.6)
+               fill_opacity=1.0, weight=0.6, pieces=pieces)
     _add_layer(m, layers["supported_clusters"], f"Supported clusters ({len(layers['supported_clusters'])})",
-               LAYER_CLASSES["supported_clusters"], show=True, fill_opacity=0.0, weight=2.5, fill=False, dash="6 4")
+               LAYER_CLASSES["supported_clusters"], show=True, fill_opacity=0.0, weight=2.5, fill=False, dash="6 4",
+               pieces=pieces)
+    # Each region's shape and each popup piece once; the features refer to them (_EXPAND_JS).
+    regions = {} if shapes is None else {str(c): shapely.geometry.mapping(g) for c, g in shapes.items()
+                                         if g is not None}
+    data = {"CM_REGIONS": regions, "CM_TEXT": pieces.texts}
+    script = "".join(f"var {k} = {json.dumps(v, separators=(',', ':'), ensure_ascii=False)};" for k, v in data.items())
+    script = script.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")  # line ends to older JS
+    root.header.add_child(Element("<script>" + script.replace("</", "<\\/") + _EXPAND_JS + "</script>"),
+                          name="clustermap_regions")  # "<\/": the data never ends the script
     for key, feats in layers.items():
         counts[LAYER_CLASSES[key]] = len(feats)
 

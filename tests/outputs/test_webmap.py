@@ -105,8 +105,10 @@ def test_names_from_data_are_escaped(layers, tmp_path):
     from mapping.outputs.webmap import build_webmap
 
     m, _ = build_webmap(*_evil_layers(layers))
-    html_bits = [f["properties"][k] for child in m._children.values() if isinstance(child, folium.GeoJson)
-                 for f in child.data["features"] for k in ("popup", "tooltip") if k in f["properties"]]
+    # Popups and tooltips are the numbers of their pieces (written once in the page): joined back here.
+    html_bits = [m._cm_pieces.decode(f["properties"][k]) for child in m._children.values()
+                 if isinstance(child, folium.GeoJson) for f in child.data["features"] for k in ("popup", "tooltip")
+                 if k in f["properties"]]
     html_bits += [child.html for child in m._children.values() if hasattr(child, "html")]  # the legend
     assert len(html_bits) > 6
     joined = "\n".join(html_bits)
@@ -231,3 +233,16 @@ def test_escaped_names_stay_text_in_chromium(layers, browser, tmp_path):
     assert EVIL.replace("&amp;", "&amp;") in text  # shown literally, entity and all
     assert browser.page.evaluate("() => window.__xss === undefined")
     assert browser.dialogs == [] and browser.errors == [], browser.errors
+
+
+def test_popup_pieces_round_trip_and_are_kept_once():
+    from mapping.outputs.webmap import _Pieces
+
+    pieces = _Pieces()
+    texts = ["<div class='cm-popup'><h4>A &lt;b&gt;</h4><p>x</p></div>", "a < b, no tag", "", "plain",
+             "<br><br>x<i>y</i>", "<div class='cm-popup'><h4>B</h4><p>x</p></div>"]
+    numbers = [pieces.encode(t) for t in texts]
+    assert [pieces.decode(n) for n in numbers] == texts
+    assert len(pieces.texts) == len(set(pieces.texts))  # each piece once
+    assert numbers[1] == [pieces.texts.index("a < b, no tag")]  # a "<" opening no tag: the text whole
+    assert set(numbers[0]) & set(numbers[5])  # the markup the two popups share is written once
