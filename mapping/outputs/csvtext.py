@@ -25,7 +25,6 @@ import io
 import itertools
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,7 +37,6 @@ __all__ = ["format_floats", "frame_csv", "CHUNK_ROWS"]
 
 #: Rows formatted at a time (bounds the temporaries; each chunk is formatted on one thread).
 CHUNK_ROWS = 1 << 16
-_LITTLE = sys.byteorder == "little"
 _U8 = np.uint64(8)
 # 10**(14 - j) for j = e + 5 (the decimal exponents e = -5..10 NumPy's log10 may give a fast-path value).
 _SCALE = 10.0 ** (14 - np.arange(16))
@@ -54,7 +52,7 @@ _DOT_LO = np.array([ord(".") << (8 * p) if p < 8 else 0 for p in range(17)], np.
 _DOT_HI = np.array([ord(".") << (8 * (p - 8)) if 8 <= p < 16 else 0 for p in range(17)], np.uint64)
 # "0." and zeros before the digits of 10**e for e = -1..-4: q = 1 - e bytes.
 _PREFIX = np.array([int.from_bytes(b"0.000"[:q].ljust(8, b"\0"), "little") for q in range(6)], np.uint64)
-# Bytes kept of a 16-byte row of length l, as two uint64 words of 0x00/0xFF... and as booleans.
+# Bytes kept of a 16-byte row of length l (the words are little-endian: the text starts at byte 0).
 _KEEP = np.zeros((17, 16), bool)
 for _l in range(17):
     _KEEP[_l, :_l] = True
