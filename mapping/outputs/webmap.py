@@ -8,7 +8,8 @@
   layer can be configured (``[maps] tiles``), and only then does the page use the network.
 * Geometry is unwrapped at the antimeridian (Chukotka whole) and simplified (~0.02 degrees).
 * Every text taken from the data is HTML-escaped in Python before it reaches the page; popups
-  and tooltips are pre-rendered HTML properties.
+  and tooltips are pre-rendered HTML properties, written as the numbers of their pieces (tags, names),
+  each piece once in the page (``CM_TEXT``), and joined back before Leaflet binds them.
 
 Overlays (each feature a Leaflet path with a class naming its layer, used by the browser test):
 ``cm-candidates`` (one overlay per co-location group, so candidates of different groups sharing
