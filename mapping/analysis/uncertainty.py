@@ -205,23 +205,26 @@ def _nearest_present_ancestor(rows: pd.DataFrame, anc: dict[tuple[str, str], lis
     """
     from mapping.analysis.frames import _combine
 
+    act_code, act_values = pd.factorize(rows["activity_code"], use_na_sentinel=False)
+    cls_code, cls_values = pd.factorize(rows["classification"], use_na_sentinel=False)
+    # Each row's chain of ancestors present among the rows' activities (an absent one is never found, so
+    # it is left out), from its distinct (classification, activity) pairs.
+    pair, pairs = pd.factorize(pd.Series(cls_code.astype(np.int64) * len(act_values) + act_code))
+    index_of = {a: i for i, a in enumerate(act_values)}
+    chains = [[index_of[p] for p in anc.get((cls_values[int(k) // len(act_values)],
+                                             act_values[int(k) % len(act_values)]), []) if p in index_of]
+              for k in pairs]
+    if not any(chains):  # no activity has an ancestor among the rows (e.g. a single level of data)
+        return np.full(len(rows), -1, np.int64)
     keys = ["year", "indicator", "classification", "region_code"]
     per, sizes = [], []
     for k in keys:
         c, u = pd.factorize(rows[k], use_na_sentinel=False)
         per.append(c.astype(np.int64))
         sizes.append(len(u))
-    act_code, act_values = pd.factorize(rows["activity_code"], use_na_sentinel=False)
-    n_act = len(act_values) + 1  # the last code stands for an ancestor absent from the rows
+    n_act = len(act_values)
     base = _combine(per, sizes) * n_act
     present, first = np.unique(base + act_code, return_index=True)
-    # Each row's ancestor chain, from its distinct (classification, activity) pairs.
-    pair, pairs = pd.factorize(pd.Series(per[2] * len(act_values) + act_code))
-    cls_values = pd.factorize(rows["classification"], use_na_sentinel=False)[1]
-    index_of = {a: i for i, a in enumerate(act_values)}
-    chains = [[index_of.get(p, n_act - 1) for p in anc.get((cls_values[int(k) // len(act_values)],
-                                                            act_values[int(k) % len(act_values)]), [])]
-              for k in pairs]
     out = np.full(len(rows), -1, np.int64)
     todo = np.ones(len(rows), bool)
     depth = max((len(c) for c in chains), default=0)

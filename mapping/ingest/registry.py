@@ -135,6 +135,18 @@ def _read_csv(path: Path, columns: list[str], key: list[str], what: str, prepare
     return frame
 
 
+def _region_problems(frame: pd.DataFrame, codes: set) -> bool:
+    """Whether any row fails the per-row checks of :func:`load_region_registry` (vectorised, so that a
+    registry of thousands of units is walked row by row only to name what fails)."""
+    cols = ["kind", "parent_code", "federal_district", "has_boundary"]
+    if any(frame[c].isna().any() or not pd.api.types.is_string_dtype(frame[c]) for c in cols):
+        return True
+    bad = ~frame["kind"].isin(REGION_KINDS) | ~frame["has_boundary"].str.lower().isin(["true", "false"])
+    for col in ("parent_code", "federal_district"):
+        bad |= frame[col].ne("") & ~frame[col].isin(list(codes))
+    return bool(bad.any())
+
+
 def load_region_registry(path: Path | None = None) -> pd.DataFrame:
     """Load the registry of territorial units.
 
@@ -173,7 +185,7 @@ def load_region_registry(path: Path | None = None) -> pd.DataFrame:
     frame = regschema.fill_defaults(frame)  # neutral registries may leave kind, boundary columns empty
     problems = []
     codes = set(frame["region_code"])
-    for i, row in frame.iterrows():
+    for i, row in (frame.iterrows() if _region_problems(frame, codes) else ()):  # rows named only when one fails
         where = f"row {i + 2}, region_code={row.region_code}"
         if row.kind not in REGION_KINDS:
             problems.append(f"{where}, column 'kind': expected one of {', '.join(REGION_KINDS)}, got {row.kind!r}")
