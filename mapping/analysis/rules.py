@@ -133,10 +133,13 @@ def _size_cutoffs(df: pd.DataFrame, indicator: str, pct: float, codes=None
     cut = _quantile_by(df.iloc[rows], "value", pct / 100.0, keys, group=group).to_numpy()
     # Each row's cell (same keys and region) in the size indicator: its first row there.
     cell = codes.codes(keys + ["region_code"], sort=False)[0]
-    cells, first = np.unique(cell[rows], return_index=True)
-    at = np.full(int(cell.max()) + 1 if len(cell) else 0, -1, np.int64)
-    at[cells] = first
-    pos = at[cell]
+    if len(rows) == len(df) and not (len(cell) and np.bincount(cell).max() > 1):
+        pos = np.arange(len(df))  # every row is the size indicator's, each its own cell
+    else:
+        cells, first = np.unique(cell[rows], return_index=True)
+        at = np.full(int(cell.max()) + 1 if len(cell) else 0, -1, np.int64)
+        at[cells] = first
+        pos = at[cell]
     hit = pos >= 0
 
     def take(v: np.ndarray) -> pd.Series:

@@ -344,13 +344,22 @@ def pair_verdicts(pairs_status: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
     at = lookup(obs, att, ["indicator", "activity_code"])
     caps = att["attainable_lq"].to_numpy(dtype=float)
     cap = np.where(at >= 0, caps[np.maximum(at, 0)] if len(caps) else np.nan, np.nan)
-    cell, cells = group_codes(obs, ["region_code", "activity_code"], sort=False)
-    best = pd.Series(cap).groupby(cell, sort=False).max().reindex(np.arange(len(cells))).to_numpy()
+    keys = ["region_code", "activity_code"]
+    # The pairs are a few of the table's cells: each observed row finds its pair (a lookup into the small
+    # table), when every pair is listed once.
+    pairs_unique = len(group_codes(out, keys, sort=False)[1]) == len(out)
+    if pairs_unique:
+        to_pair = lookup(obs, out, keys)
+        hit = to_pair >= 0
+        best_cap = pd.Series(cap[hit]).groupby(to_pair[hit]).max().reindex(np.arange(len(out))).to_numpy()
+    else:
+        cell, cells = group_codes(obs, keys, sort=False)
+        best = pd.Series(cap).groupby(cell, sort=False).max().reindex(np.arange(len(cells))).to_numpy()
+        at = lookup(out, cells, keys)
+        best_cap = np.where(at >= 0, best[np.maximum(at, 0)] if len(best) else np.nan, np.nan)
     per_act: dict[str, list[str]] = {}
     for a, i, v in sorted(zip(att["activity_code"], att["indicator"], att["attainable_lq"])):
         per_act.setdefault(a, []).append(f"{i}={_fmt(v)}")
-    at = lookup(out, cells, ["region_code", "activity_code"])
-    best_cap = np.where(at >= 0, best[np.maximum(at, 0)] if len(best) else np.nan, np.nan)
     sns = out["status"] == "supported_not_specialised"
     out.loc[sns & np.isnan(best_cap), "status"] = "no_data"
     out.loc[sns & ~np.isnan(best_cap) & (best_cap < _cutoff_floor(settings.rule, settings)), "status"] = "not_testable"
@@ -358,9 +367,16 @@ def pair_verdicts(pairs_status: pd.DataFrame, lq: pd.DataFrame, settings, *, yea
                                                                   dtype=object)).fillna("")
     spec = _specialised_by_variant(y, settings, analysis_level, [analysis_level], variants_cache)[analysis_level]
     names = [c for c in spec.columns if c not in ("region_code", "activity_code")]
-    at = lookup(out, spec, ["region_code", "activity_code"])
-    flags = np.column_stack([np.where(at >= 0, spec[n].to_numpy(dtype=bool)[np.maximum(at, 0)]
-                                      if len(spec) else False, False) for n in names])
+    if pairs_unique:  # each pair takes its first row of the decisions
+        to_pair = lookup(spec, out, keys)
+        rows_hit = np.flatnonzero(to_pair >= 0)
+        pair_rows, first = np.unique(to_pair[rows_hit], return_index=True)
+        flags = np.zeros((len(out), len(names)), bool)
+        flags[pair_rows] = spec[names].to_numpy(dtype=bool)[rows_hit[first]]
+    else:
+        at = lookup(out, spec, keys)
+        flags = np.column_stack([np.where(at >= 0, spec[n].to_numpy(dtype=bool)[np.maximum(at, 0)]
+                                          if len(spec) else False, False) for n in names])
     pieces = [pc.if_else(pa.array(flags[:, j]), pa.scalar(f"{n}=yes"), pa.scalar(f"{n}=no"))
               for j, n in enumerate(names)]
     out["specialised_by_rule"] = to_str_series(pc.binary_join_element_wise(*pieces, ";") if len(pieces) > 1
