@@ -107,8 +107,10 @@ def pair_persistence(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
     code, uniques = group_codes(allsp, keys)  # numbered in sorted key order, as groupby(keys) is
     code = pd.Series(code, index=allsp.index)
     hasv = allsp["lq_max"].notna()
-    has = allsp.loc[hasv].assign(_code=code[hasv]).sort_values("year")
-    out = allsp.groupby(code).agg(years_specialised=("specialised", "sum")).join(
+    # Only the columns the aggregates read (moving millions of text keys through a sort is slow).
+    has = pd.DataFrame({"_code": code[hasv], "year": allsp["year"][hasv],
+                        "lq_max": allsp["lq_max"][hasv]}).sort_values("year")
+    out = allsp["specialised"].groupby(code).sum().to_frame("years_specialised").join(
         has.groupby("_code").agg(n_years=("year", "nunique"), first_year=("year", "min"), last_year=("year", "max"),
                                  lq_first=("lq_max", "first"), lq_last=("lq_max", "last")))
     out["n_years"] = out["n_years"].fillna(0).astype(int)
