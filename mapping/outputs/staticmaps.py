@@ -341,13 +341,19 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     groups = list(colours) or [""]
     panels, rest = _panel_groups(groups, proj["group_id"], len(frame.background))
     ncols = 1 if len(panels) <= 3 else 2
+    far = (" Outside the main extent (see the insets of divergence.png): " + ", ".join(frame.far_names) + "."
+           if frame.far_names else "")
     fig, axes = _figure(frame, len(panels), ncols, foot=0.9)
-    legend_y = 0.3
-    if rest:  # the legend lists the drawn groups and the footer (at 0.5 % of the height) names the others
-        text_h = 0.13 * (2 + 4 * len(rest) // 150)  # inches: ~150 group ids a line
-        legend_y = 0.005 * fig.get_figheight() + text_h + 0.1
-        foot = legend_y + 0.19 * (-(-(len(panels) + 2) // 6) + 1) + 0.15
-        fig, axes = _figure(frame, len(panels), ncols, foot=foot)
+    # Below the panels, bottom up: the footer (at 0.5 % of the figure's height), then the one-row legend.
+    # Each panel's title names its group and the panel shows its colour, so the legend holds only what
+    # every panel shares (a legend of group colours ran to several rows over the last panels on the US map).
+    left = int(proj["group_id"].isin(rest).sum())
+    others = (f" {len(rest)} further groups with fewer candidates ({left} candidates) are drawn in map.html and listed "
+              "in candidate_clusters.csv: " + ", ".join(map(str, rest)) + "." if rest else "")
+    text_h = 0.13 * (1 + len(note + far + others) // 150)  # inches: ~150 characters a line
+    legend_y = 0.005 * fig.get_figheight() + text_h + 0.1
+    fig, axes = _figure(frame, len(panels), ncols, foot=legend_y + 0.45)
+    legend_y = 0.005 * fig.get_figheight() + text_h + 0.1  # the taller figure moves the footer up a little
     for ax, gid in zip(axes, panels):
         frame.panel(ax)
         sub = proj.loc[proj["group_id"] == gid]
@@ -362,20 +368,13 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
         if len(label) > 70:
             label = label[:67] + "..."
         ax.set_title(f"{label}: {len(sub)} candidates", fontsize=10, loc="left")
-    handles = [Patch(facecolor=c, edgecolor="#444444", label=g) for g, c in colours.items()
-               if not rest or g in panels][:30]
-    handles += [Line2D([], [], color="#111111", linewidth=1.1, label="cross-regional candidate (outline)"),
-                Patch(facecolor=_BACKGROUND, edgecolor="#bbbbbb", label="no candidate of the group")]
+    handles = [Patch(facecolor="#888888", edgecolor="#444444", label="candidate cluster (in its group's colour)"),
+               Line2D([], [], color="#111111", linewidth=1.1, label="cross-regional candidate (outline)"),
+               Patch(facecolor=_BACKGROUND, edgecolor="#bbbbbb", label="no candidate of the group")]
     fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, legend_y / fig.get_figheight()),
-               ncol=min(len(handles), 6), fontsize=8.5, frameon=False, title="co-location group",
-               title_fontsize=8.5, alignment="left")
+               ncol=len(handles), fontsize=8.5, frameon=False)
     fig.suptitle(f"Candidate clusters{f', {year}' if year else ''}, by co-location group ({frame.projection_name})",
                  fontsize=13, x=0.01, ha="left", y=1 - 0.15 / fig.get_figheight(), va="top")
-    far = (" Outside the main extent (see the insets of divergence.png): " + ", ".join(frame.far_names) + "."
-           if frame.far_names else "")
-    left = int(proj["group_id"].isin(rest).sum())
-    others = (f" {len(rest)} further groups with fewer candidates ({left} candidates) are drawn in map.html and listed "
-              "in candidate_clusters.csv: " + ", ".join(map(str, rest)) + "." if rest else "")
     _footer(fig, note + far + others)
     _save_png(fig, path)
     return Path(path)

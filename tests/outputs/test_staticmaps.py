@@ -85,3 +85,18 @@ def test_panel_groups_ranks_by_candidates_then_order(monkeypatch):
     monkeypatch.setattr(staticmaps, "_PANEL_SHAPES", 100)
     # 50 shapes: 2 panels; B, C and D have 2 candidates each, the first two in the groups' order win.
     assert staticmaps._panel_groups(groups, of, n_shapes=50) == (["B", "C"], ["A", "D"])
+
+
+@pytest.mark.parametrize("n_groups", [4, 37])
+def test_legend_and_footer_sit_below_every_panel(monkeypatch, tmp_path, n_groups):
+    """The US map has 37 groups: the legend must not run over the last panels nor the footer over it."""
+    units = _grid()
+    _, fig = _draw(monkeypatch, tmp_path, "legend.png", units, _candidates(units, n_groups))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    lowest = min(ax.get_position().y0 for ax in fig.axes if ax.get_title(loc="left"))
+    legend = fig.legends[0].get_window_extent(renderer).transformed(fig.transFigure.inverted())
+    footer = fig.texts[-1].get_window_extent(renderer).transformed(fig.transFigure.inverted())
+    assert legend.y1 < lowest and footer.y1 <= legend.y0
+    assert len(fig.legends[0].get_texts()) == 3  # what every panel shares; the titles name the groups
