@@ -258,13 +258,6 @@ def restamp_inputs(inputs):
     return dataclasses.replace(inputs, started=now) if hasattr(inputs, "started") else inputs
 
 
-def _link(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:  # another file system, or links not supported
-        shutil.copy2(src, dst)
-
-
 @dataclass
 class OutputReuse:
     """Reuse of a previous run's output files, handed to :func:`mapping.pipeline.write_run`.
@@ -285,6 +278,8 @@ class OutputReuse:
         self.stages["write_outputs"] = False
         if self.entry is None:
             return None
+        from mapping.outputs.publish import link_or_copy
+
         meta = _load(self.entry / "meta.pkl")
         if meta is _MISS:
             return None
@@ -294,7 +289,7 @@ class OutputReuse:
                 src = self.entry / name
                 if sha256_file(src) != digest:  # a linked run file was edited in place
                     raise OSError(f"{src} changed since it was cached")
-                _link(src, run_dir / name)
+                link_or_copy(src, run_dir / name)
                 placed.append(run_dir / name)
         except (OSError, KeyError) as exc:
             log.warning("cached outputs %s unusable (%s); writing afresh", self.entry, exc)
@@ -308,6 +303,8 @@ class OutputReuse:
 
     def store(self, run_dir: Path, built: Any, counts: dict) -> None:
         """Keep the data files now in ``run_dir`` (hard links) and the layers under the entry."""
+        from mapping.outputs.publish import link_or_copy
+
         if self.entry is None or self.entry.exists():
             return
         staging = self.entry.with_name(f".{self.entry.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -316,7 +313,7 @@ class OutputReuse:
             files = {}
             for p in sorted(run_dir.iterdir()):
                 if p.is_file():
-                    _link(p, staging / p.name)
+                    link_or_copy(p, staging / p.name)
                     files[p.name] = sha256_file(p)
             with open(staging / "meta.pkl", "wb") as f:
                 pickle.dump({"built": built, "counts": counts, "files": files}, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -174,6 +174,14 @@ def _labels(ax, proj: gpd.GeoDataFrame, codes: list[str], names: dict[str, str],
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
 
 
+_TITLE_H, _HEAD = 0.45, 0.85  # inches: a panel's title, the figure's title
+
+
+def _panel_h(frame: _Frame, ncols: int, width: float = 12.0, right: float = 0.0) -> float:
+    """Height of a panel in inches: the map's aspect on its share of the width."""
+    return (width - right) * 0.98 / ncols * frame.aspect
+
+
 def _figure(frame: _Frame, n: int, ncols: int, width: float = 12.0, *, right: float = 0.0,
             foot: float = 0.3) -> tuple[Figure, list]:
     """Panels sized to the map's aspect; ``right`` and ``foot`` (inches) are kept free for legends.
@@ -182,8 +190,8 @@ def _figure(frame: _Frame, n: int, ncols: int, width: float = 12.0, *, right: fl
     is the North Caucasus).
     """
     nrows = -(-n // ncols)
-    title_h, head = 0.45, 0.85  # inches: panel title, figure title
-    panel_h = (width - right) * 0.98 / ncols * frame.aspect
+    title_h, head = _TITLE_H, _HEAD
+    panel_h = _panel_h(frame, ncols, width, right)
     height = nrows * (panel_h + title_h) + head + foot
     fig = Figure(figsize=(width, height), dpi=_DPI)
     # Tight margins: an equal-aspect map fills its slot only if the slot has the map's aspect.
@@ -343,7 +351,6 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     ncols = 1 if len(panels) <= 3 else 2
     far = (" Outside the main extent (see the insets of divergence.png): " + ", ".join(frame.far_names) + "."
            if frame.far_names else "")
-    fig, axes = _figure(frame, len(panels), ncols, foot=0.9)
     # Below the panels, bottom up: the footer (at 0.5 % of the figure's height), then the one-row legend.
     # Each panel's title names its group and the panel shows its colour, so the legend holds only what
     # every panel shares (a legend of group colours ran to several rows over the last panels on the US map).
@@ -351,9 +358,10 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     others = (f" {len(rest)} further groups with fewer candidates ({left} candidates) are drawn in map.html and listed "
               "in candidate_clusters.csv: " + ", ".join(map(str, rest)) + "." if rest else "")
     text_h = 0.13 * (1 + len(note + far + others) // 150)  # inches: ~150 characters a line
-    legend_y = 0.005 * fig.get_figheight() + text_h + 0.1
+    # foot = legend_y + 0.45 with legend_y = 0.005 * height + text_h + 0.1, and height = panels + foot.
+    panels_h = -(-len(panels) // ncols) * (_panel_h(frame, ncols) + _TITLE_H) + _HEAD
+    legend_y = 0.005 * (panels_h + text_h + 0.55) / 0.995 + text_h + 0.1
     fig, axes = _figure(frame, len(panels), ncols, foot=legend_y + 0.45)
-    legend_y = 0.005 * fig.get_figheight() + text_h + 0.1  # the taller figure moves the footer up a little
     for ax, gid in zip(axes, panels):
         frame.panel(ax)
         sub = proj.loc[proj["group_id"] == gid]

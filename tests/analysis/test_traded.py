@@ -33,14 +33,18 @@ def _gini_pairwise(lq: pd.DataFrame, act: str) -> float:
     return sum(w[i] * w[j] * abs(r[i] - r[j]) for i, j in itertools.product(range(len(w)), repeat=2)) / (2 * mu)
 
 
-def test_gini_zero_when_spread_like_the_economy_and_high_when_concentrated():
-    # "even" is 10 % of every region; "mine" sits in one of five equal regions.
+def _even_and_concentrated() -> dict:
+    """"even" is 10 % of every region; "mine" sits in one of five equal regions."""
     vals = {}
     for i in range(5):
         vals[(f"r{i}", "even")] = 10.0
         vals[(f"r{i}", "mine")] = 45.0 if i == 0 else 0.0
         vals[(f"r{i}", "rest")] = 90.0 - (45.0 if i == 0 else 0.0)
-    lq = _lq(vals)
+    return vals
+
+
+def test_gini_zero_when_spread_like_the_economy_and_high_when_concentrated():
+    lq = _lq(_even_and_concentrated())
     g = locational_gini(lq, year=2021, indicator="employment", level="section")
     assert g["even"] == pytest.approx(0.0, abs=1e-12)
     # Region 0 holds all of "mine" with 100 / 500 of the total weight: Lorenz area = 0.8 * 0 + 0.2 * 0.5 = 0.1.
@@ -57,12 +61,7 @@ def test_gini_matches_the_pairwise_formula_on_random_data():
 
 
 def test_classes_follow_the_cutoff_and_prefer_employment():
-    vals = {}
-    for i in range(5):
-        vals[(f"r{i}", "even")] = 10.0
-        vals[(f"r{i}", "mine")] = 45.0 if i == 0 else 0.0
-        vals[(f"r{i}", "rest")] = 90.0 - (45.0 if i == 0 else 0.0)
-    lq = _lq(vals)
+    lq = _lq(_even_and_concentrated())
     gva = lq.assign(indicator="gva", value=lq["value"].where(lq["activity_code"] != "even", 0.0))
     t = trade_classes(pd.concat([gva, lq]), year=2021, level="section", fallbacks=("gva",), cutoff=0.3)
     t = t.set_index("activity_code")

@@ -24,7 +24,7 @@ import pandas as pd
 
 from mapping.config import InputFile
 from mapping.errors import MappingError, format_items
-from mapping.ingest.layouts.common import _Cells, _Registries
+from mapping.ingest.layouts.common import _Cells, _Registries, check_years
 
 __all__ = ["SIZE_CLASSES", "CBP_INDICATORS", "NAICS_VINTAGES", "naics_code_from_cbp", "naics_level",
            "naics_classification", "is_cbp_file", "read_cbp"]
@@ -168,11 +168,9 @@ def read_cbp(path: str | Path, *, indicator: str = "employment", columns: dict[s
         other += _read_one(f, roles, region_col, year_col, cols, keep, seen)
     drops = {}
     if keep:
-        missing = sorted(keep - seen)
-        if missing and seen:
-            raise MappingError(f"{path}: year(s) {missing} not in the file (it has {min(seen)}-{max(seen)})")
+        reason = check_years(path, list(years), seen)
         if other:
-            drops[f"year not selected (years = {list(years)})"] = other
+            drops[reason] = other
     years = np.asarray(cols["year"], dtype=int)
     cls = {y: naics_classification(int(y)) for y in set(cols["year"])}
     cells = pd.DataFrame({

@@ -265,6 +265,17 @@ def _from_raw(raw: pd.DataFrame, *, code: str, label: str, level: str, cls: str)
     return out
 
 
+def check_years(path: Path, wanted, present) -> str:
+    """The ledger's reason for rows of years not asked for; raises if an asked-for year is absent.
+
+    Shared by the finishing step and readers that leave such rows out while reading (CBP).
+    """
+    missing = [y for y in wanted if y not in present]
+    if missing and present:
+        raise MappingError(f"{path}: year(s) {missing} not in the file (it has {min(present)}-{max(present)})")
+    return f"year not selected (years = {list(wanted)})"
+
+
 def input_files(inp: InputFile) -> list[Path]:
     """Every file an input reads: its path and the files read beside it by default.
 

@@ -21,6 +21,7 @@ from mapping.ingest.layouts.common import (
     _Registries,
     _resolve_activities,
     _resolve_regions,
+    check_years,
 )
 from mapping.ingest.tidy import validate_tidy
 from mapping.ingest.values import (
@@ -109,12 +110,10 @@ def _finish(path: Path, c: _Cells, inp: InputFile, regs: _Registries) -> InputRe
 def _select_years(df: pd.DataFrame, inp: InputFile, drops: dict, notes: list, path: Path) -> pd.DataFrame:
     present = sorted(set(df["year"]))
     if inp.years:
-        missing = [y for y in inp.years if y not in present]
-        if missing:
-            raise MappingError(f"{path}: year(s) {missing} not in the file (it has {present[0]}-{present[-1]})")
+        reason = check_years(path, inp.years, present)
         other = ~df["year"].isin(inp.years)
         if other.any():
-            drops[f"year not selected (years = {list(inp.years)})"] = int(other.sum())
+            drops[reason] = int(other.sum())
         return df.loc[~other]
     classes = sorted(set(df["classification"]), key=lambda x: CLASSIFICATION_ORDER.index(x)
                      if x in CLASSIFICATION_ORDER else 99)
