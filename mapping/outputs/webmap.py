@@ -168,6 +168,17 @@ _CSS = """
 """
 
 
+def _values(s: pd.Series) -> list:
+    """The column's values as Python objects (iterating an Arrow-backed column is slow)."""
+    return s.to_numpy(dtype=object).tolist()
+
+
+def _group_names(candidates: gpd.GeoDataFrame) -> dict:
+    """Group id -> its name (``group_name``, else ``group_label``) of the last candidate of the group."""
+    return dict(zip(_values(candidates["group_id"]),
+                    _values(candidates["group_name"] if "group_name" in candidates.columns else candidates["group_label"])))
+
+
 def _legend_html(title: str, candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame,
                  divergence: gpd.GeoDataFrame, tiles: bool) -> str:
     """Legend entries only for what the map shows: the status mixes, statuses and groups present."""
@@ -182,8 +193,8 @@ def _legend_html(title: str, candidates: gpd.GeoDataFrame, supported: gpd.GeoDat
         out.append("<div class='cm-sec'>Supported clusters (dashed outline)</div>")
         out += [f"<div><span class='cm-outline' style='border-color:{STATUS_COLOURS[s]}'></span>"
                 f"{_e(STATUS_LABELS[s][0])} <i>({_e(STATUS_LABELS[s][1])})</i></div>" for s in statuses]
-    names = dict(zip(candidates["group_id"], candidates.get("group_name", candidates["group_label"])))
-    colours = group_colours(candidates["group_id"])
+    names = _group_names(candidates)
+    colours = group_colours(_values(candidates["group_id"]))
     if colours:
         out.append("<div class='cm-sec'>Candidate clusters, one overlay per co-location group</div>")
         out += [f"<div><span class='cm-swatch' style='background:{c}'></span>{_e(g)}: {_e(names.get(g, g))}</div>"
@@ -208,7 +219,7 @@ class _Layer:
     """One overlay's features: ids, geometry text, fill and stroke, popups and tooltips (marked, then numbered)."""
 
     def __init__(self, ids, geoms: list[str], fill, stroke, popups, tips, regions=None):
-        self.ids = [str(i) for i in ids]
+        self.ids = [str(i) for i in (_values(ids) if isinstance(ids, pd.Series) else ids)]
         self.geoms, self.fill, self.stroke = geoms, list(fill), stroke
         self.popups, self.tips = popups, tips
         self.regions = regions
@@ -225,13 +236,9 @@ class _Layer:
         return len(self.ids)
 
     def data(self, numbers: dict) -> str:
-        """The FeatureCollection's text; ``numbers`` maps each marked text's id() to its piece numbers."""
-        def text(t):
-            n = numbers[id(t)]
-            return "[" + ", ".join(map(str, n)) + "]" if isinstance(n, list) else json_string(n)
-
+        """The FeatureCollection's text; ``numbers`` maps each marked text's id() to its numbers' JSON."""
         props = {"fill": [json_string(f) for f in self.fill], "stroke": [json_string(self.stroke)] * len(self),
-                 "popup": [text(t) for t in self.popups], "tooltip": [text(t) for t in self.tips]}
+                 "popup": [numbers[id(t)] for t in self.popups], "tooltip": [numbers[id(t)] for t in self.tips]}
         if self.regions is not None:
             props["_regions"] = [json_string(r) if r else None for r in self.regions]
         return feature_collection(self.ids, self.geoms, props)
@@ -253,8 +260,9 @@ def _candidate_layer(candidates: gpd.GeoDataFrame, shapes: gpd.GeoSeries | None,
     candidates' own geometry is drawn.
     """
     popups, tips = candidate_popups(candidates, supported_names)
-    colours = group_colours(candidates["group_id"])
-    fill = [colours.get(g, NO_GROUP_COLOUR) for g in candidates["group_id"]]
+    group_ids = _values(candidates["group_id"])
+    colours = group_colours(group_ids)
+    fill = [colours.get(g, NO_GROUP_COLOUR) for g in group_ids]
     if shapes is None or "region_codes" not in candidates.columns:
         own = prep(candidates).geometry.to_numpy()
         layer = _Layer(candidates["candidate_id"].astype(str), geometry_json(own), fill, OUTLINE_COLOUR, popups,
@@ -266,7 +274,7 @@ def _candidate_layer(candidates: gpd.GeoDataFrame, shapes: gpd.GeoSeries | None,
         n_parts[c] = n_parts.get(c, 0) + max(k, 0)
     cache: dict = {}
     refs, drawn = [], []
-    for codes in candidates["region_codes"]:
+    for codes in _values(candidates["region_codes"]):
         if codes not in cache:
             have = [c for c in str(codes).split(";") if c in n_parts]
             cache[codes] = (";".join(have), any(n_parts[c] for c in have))
@@ -375,8 +383,8 @@ def build_webmap(candidates: gpd.GeoDataFrame, supported: gpd.GeoDataFrame, dive
     sup_layer.bounds = _bounds(sup.geometry.to_numpy())
 
     # One overlay per group (no blending), in the groups' order; then the divergence and supported layers.
-    group_of = dict(zip(candidates["candidate_id"].astype(str), candidates["group_id"]))
-    names = dict(zip(candidates["group_id"], candidates.get("group_name", candidates["group_label"])))
+    group_of = dict(zip(cand.ids, _values(candidates["group_id"])))
+    names = _group_names(candidates)
     ids = pd.Series(cand.ids, dtype=object)
     rows_of = ids.groupby(ids.map(group_of), sort=False).indices  # positions, in the layer's order
     groups = [(gid, cand.take(rows_of.get(gid, []))) for gid in sorted({group_of.get(i, "") for i in cand.ids})]

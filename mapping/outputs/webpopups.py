@@ -95,13 +95,27 @@ def _certainty(get, esc=e) -> str:
 def _columns(frame: pd.DataFrame, names) -> dict[str, list]:
     """Plain Python values of the columns present (as ``to_dict("records")`` gives them); None elsewhere."""
     n = len(frame)
-    return {c: (frame[c].tolist() if c in frame.columns else [None] * n) for c in names}
+    return {c: (frame[c].to_numpy(dtype=object).tolist() if c in frame.columns else [None] * n) for c in names}
 
 
 def _certainties(cols: dict[str, list], esc) -> list[str]:
-    keys = [c for c in (*CERTAINTY_COLUMNS, "lq_low", "lq_high") if c in cols]
-    rows = zip(*(cols[c] for c in keys))
-    return [_certainty(dict(zip(keys, r)).get, esc) for r in rows]
+    """:func:`_certainty` of every row of the columns present (``cols`` holds only those)."""
+    n = len(next(iter(cols.values()))) if cols else 0
+    calls = [cols[c] for c in CERTAINTY_COLUMNS if c in cols]
+    lo, hi = cols.get("lq_low", [None] * n), cols.get("lq_high", [None] * n)
+    out = []
+    for i in range(n):
+        text = "not assessed"
+        for col in calls:
+            v = col[i]
+            if v is not None and not (isinstance(v, float) and v != v) and str(v):
+                a, b = lo[i], hi[i]
+                bounds = (f" (LQ bounds {_lq(a)}–{_lq(b)})" if a is not None and b is not None
+                          and pd.notna(a) and pd.notna(b) and a != b else "")
+                text = esc(v) + bounds
+                break
+        out.append(text)
+    return out
 
 
 def _once(func, *columns) -> list:
@@ -266,29 +280,38 @@ def supported_popups(sup: pd.DataFrame) -> tuple[list[str], list[str]]:
     return popups, tips
 
 
-def encode(marked: list[str]) -> tuple[list, list[str]]:
+def encode(marked: list[str]) -> tuple[list[str], list[str]]:
     """The pieces of every marked text, numbered in order of first appearance.
 
     Returns
     -------
     (numbers, pieces)
-        Per text, the list of its pieces' numbers (a text without pieces, ``""``, stays ``""``); and the
-        distinct pieces, in the order of their numbers (``CM_TEXT``).
+        Per text, the JSON text of the list of its pieces' numbers (``"[0, 1, 2]"``; a text without pieces,
+        ``""``, stays the JSON string ``'""'``); and the distinct pieces, in the order of their numbers
+        (``CM_TEXT``).
     """
     if not marked:
         return [], []
-    flat_text = _END.join(marked).replace(SEP + SEP, "")
-    texts = flat_text.split(_END)
-    lengths, flat = [], []
-    for t in texts:
-        t = t.strip(SEP)
-        parts = t.split(SEP) if t else []
-        lengths.append(len(parts))
-        flat += parts
-    codes, uniques = pd.factorize(np.array(flat, dtype=object), sort=False)
-    codes = codes.tolist()
-    out, pos = [], 0
-    for n, t in zip(lengths, marked):
-        out.append(codes[pos:pos + n] if n or t else "")
-        pos += n
+    # One split for all texts: each text's end becomes a piece of its own (dropped after numbering); an
+    # empty piece is only ever a text's leading or trailing mark.
+    joined = _END.join(marked).replace(SEP + SEP, "").replace(_END, SEP + _END + SEP)
+    tokens = np.array(joined.split(SEP), dtype=object)
+    end = tokens == _END
+    keep = ~end & (tokens != "")
+    owner = np.cumsum(end)[keep]
+    codes, uniques = pd.factorize(tokens[keep], sort=False)
+    counts = np.bincount(owner, minlength=len(marked))
+    # The numbers' text for all texts in one join, then cut per text.
+    names = np.array([str(k) for k in range(len(uniques))], dtype=object)
+    width = np.array([len(x) + 2 for x in names])[codes]  # ", " after each
+    text = ", ".join(names[codes].tolist())
+    stop = np.cumsum(width)
+    first = np.r_[0, np.cumsum(counts)[:-1]]
+    out = []
+    for a, n in zip(first.tolist(), counts.tolist()):
+        if n:
+            lo = int(stop[a - 1]) if a else 0
+            out.append("[" + text[lo:int(stop[a + n - 1]) - 2] + "]")
+        else:  # no piece: the HTML is empty, kept as a string (as before pieces)
+            out.append('""')
     return out, list(uniques)
