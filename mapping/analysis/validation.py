@@ -55,16 +55,31 @@ class HeldOut:
         iu = np.triu_indices(n, k=1)
         v = h[iu][ok[iu]]
         self.m, self.sh, self.shh = len(v), float(v.sum()), float((v * v).sum())
+        # Every off-diagonal pair has a value: a block's count of pairs is then n_g (n_g - 1).
+        self.complete = bool(ok.sum() == n * (n - 1))
 
     def corr(self, labels) -> float:
         lab = pd.factorize(np.asarray(labels))[0]
         order = np.argsort(lab, kind="stable")
-        bounds = np.flatnonzero(np.diff(lab[order])) + 1
+        size = np.bincount(lab)
+        start = np.concatenate(([0], np.cumsum(size)[:-1]))
+        # The same-group blocks h0[ix_(idx, idx)] of every group, gathered in one take: each block's cells
+        # row by row, the blocks one after the other. Each block is then summed as the contiguous array
+        # the per-block indexing gave (the same pairwise summation, to the last bit), without its
+        # per-group indexing overhead.
+        g = lab[order]                                  # group of each position in the sorted order
+        reps = size[g]                                  # a row of group g has n_g cells in the block
+        first = np.repeat(np.cumsum(reps) - reps, reps)
+        col = order[np.repeat(start[g], reps) + np.arange(len(first)) - first]
+        flat = np.repeat(order, reps) * self.n + col
+        cells = self.h0.ravel().take(flat)
+        okc = None if self.complete else self.ok.ravel().take(flat)
+        ends = np.cumsum(size * size)
         ss = sxy = 0.0
-        for idx in np.split(order, bounds):  # same-group blocks: sum_g n_g^2 cells, small for many groups
-            if len(idx) > 1:
-                ss += float(self.ok[np.ix_(idx, idx)].sum())
-                sxy += float(self.h0[np.ix_(idx, idx)].sum())
+        for k in np.flatnonzero(size > 1):  # same-group blocks in group order, as the per-group loop adds them
+            lo, hi = ends[k] - size[k] * size[k], ends[k]
+            ss += float(size[k] * (size[k] - 1)) if okc is None else float(okc[lo:hi].sum())
+            sxy += float(cells[lo:hi].sum())
         ss, sxy = ss / 2, sxy / 2  # same-group pairs with a held-out value, and their held-out sum
         m = self.m
         den = (m * ss - ss * ss) * (m * self.shh - self.sh * self.sh)

@@ -8,7 +8,7 @@ from sklearn.metrics import adjusted_rand_score
 from mapping.analysis.grouping import build_groups
 from mapping.analysis.location_quotient import location_quotients
 from mapping.analysis.relatedness import combine_relatedness, hierarchy_closeness, rank_scale, relatedness
-from mapping.analysis.validation import comembership_corr, mantel_test, select_weights_k, tree_baseline
+from mapping.analysis.validation import HeldOut, comembership_corr, mantel_test, select_weights_k, tree_baseline
 from mapping.analysis.validation_report import relatedness_methods_section
 from mapping.config import RelatednessSection
 
@@ -56,6 +56,43 @@ def test_comembership_corr_hand_computed():
     held = np.array([[1, 0.9, 0.1], [0.9, 1, 0.2], [0.1, 0.2, 1]])
     # pairs (0,1) same group 0.9; (0,2), (1,2) different 0.1, 0.2 -> point-biserial of [1,0,0] with [.9,.1,.2]
     assert comembership_corr([0, 0, 1], held) == pytest.approx(np.corrcoef([1, 0, 0], [0.9, 0.1, 0.2])[0, 1])
+
+
+def _corr_per_block(held, labels):
+    """The point-biserial score with one indexing per group (the simple form of ``HeldOut.corr``)."""
+    h = np.asarray(held, dtype=float)
+    ok = ~np.isnan(h)
+    np.fill_diagonal(ok, False)
+    h0, okf = np.where(ok, h, 0.0), ok.astype(float)
+    iu = np.triu_indices(len(h), k=1)
+    v = h[iu][ok[iu]]
+    m, sh, shh = len(v), float(v.sum()), float((v * v).sum())
+    lab = pd.factorize(np.asarray(labels))[0]
+    order = np.argsort(lab, kind="stable")
+    ss = sxy = 0.0
+    for idx in np.split(order, np.flatnonzero(np.diff(lab[order])) + 1):
+        if len(idx) > 1:
+            ss += float(okf[np.ix_(idx, idx)].sum())
+            sxy += float(h0[np.ix_(idx, idx)].sum())
+    ss, sxy = ss / 2, sxy / 2
+    den = (m * ss - ss * ss) * (m * shh - sh * sh)
+    return float("nan") if m < 3 or den <= 0 else float((m * sxy - ss * sh) / np.sqrt(den))
+
+
+@pytest.mark.parametrize("gaps", [False, True])
+def test_heldout_corr_equals_per_block_sums_bit_for_bit(gaps):
+    """The one-gather block sums give the per-group loop's score exactly (same summation order)."""
+    rng = np.random.default_rng(3)
+    for n in (2, 7, 150, 333):
+        h = rng.normal(size=(n, n)) * 100
+        h = (h + h.T) / 2
+        if gaps:
+            h[rng.random((n, n)) < 0.15] = np.nan
+        held = HeldOut(h)
+        for k in (1, 2, 5, 60):
+            labels = [f"G{x}" for x in rng.integers(0, k, n)]
+            a, b = held.corr(labels), _corr_per_block(h, labels)
+            assert (np.isnan(a) and np.isnan(b)) or a == b
 
 
 def test_selection_recovers_planted_groups_better_than_the_prefix():
