@@ -46,7 +46,10 @@ def candidate_clusters(spec: pd.DataFrame, groups: pd.DataFrame, neighbours: pd.
     cols = ["candidate_id", "group_id", "region_codes", "n_regions", "cross_regional", "activity_codes",
             "indicators", "max_lq", "specialisation_call", "n_pairs", "n_certain_pairs", "years_specialised",
             "single_year", "members"]
-    s = spec.loc[spec["specialised"]].reset_index(drop=True)
+    # Only the columns read below: a row filter of every text column of the table costs more than the rest.
+    used = [c for c in ("region_code", "activity_code", "lq_max", "indicators_specialised", "specialisation_call",
+                        "years_specialised", "single_year") if c in spec.columns]
+    s = spec.loc[spec["specialised"].to_numpy(dtype=bool), used].reset_index(drop=True)
     if s.empty:
         return pd.DataFrame([], columns=cols).sort_values("candidate_id").reset_index(drop=True)
     # Integer codes of the specialised rows' regions and activities, numbered in sorted order.
@@ -95,8 +98,9 @@ def candidate_clusters(spec: pd.DataFrame, groups: pd.DataFrame, neighbours: pd.
     set_gid = np.zeros(len(set_first_act), np.int64)
     set_gid[set_of_act] = gid_code
     rank = np.lexsort((first_reg, set_first_act[comp_set], set_gid[comp_set]))
-    rows = _candidate_rows(s, comp, rank, regions, reg_code, [str(g) for g in gids], set_gid[comp_set], first_reg)
-    return pd.DataFrame(rows, columns=cols).sort_values("candidate_id").reset_index(drop=True)
+    columns = _candidate_rows(s, comp, rank, regions, reg_code, acts, act_code, [str(g) for g in gids],
+                              set_gid[comp_set], first_reg)
+    return pd.DataFrame(columns, columns=cols).sort_values("candidate_id").reset_index(drop=True)
 
 
 def _linked_set_ids(acts: list[str], gid_code: np.ndarray, groups: pd.DataFrame) -> np.ndarray:
@@ -112,47 +116,98 @@ def _linked_set_ids(acts: list[str], gid_code: np.ndarray, groups: pd.DataFrame)
     return connected_components(adj, directed=False)[1].astype(np.int64)
 
 
+def _sorted_text_ranks(values: list[str]) -> np.ndarray:
+    """Rank of each string in Python's sorted order (the order ``sorted`` gives the joined codes)."""
+    ranks = np.empty(len(values), np.int64)
+    ranks[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+    return ranks
+
+
+def _joined_distinct(comp_sorted: np.ndarray, code_sorted: np.ndarray, labels: list[str], rank: np.ndarray,
+                     n_comp: int) -> list[str]:
+    """Per component, its distinct labels sorted and ``;``-joined (codes index ``labels``)."""
+    by_rank = sorted(labels)
+    key = np.unique(comp_sorted.astype(np.int64) * len(labels) + rank[code_sorted])
+    comp_of, r = np.divmod(key, len(labels))
+    text = [by_rank[i] for i in r.tolist()]
+    cut = np.searchsorted(comp_of, np.arange(n_comp + 1)).tolist()
+    return [";".join(text[cut[c]:cut[c + 1]]) for c in range(n_comp)]
+
+
 def _candidate_rows(s: pd.DataFrame, comp: np.ndarray, rank: np.ndarray, regions: list[str], reg_code: np.ndarray,
-                    gids: list[str], comp_gid: np.ndarray, first_reg: np.ndarray) -> list[dict]:
-    """One dict per candidate (``rank`` lists the components in naming order); members in table order."""
+                    acts: list[str], act_code: np.ndarray, gids: list[str], comp_gid: np.ndarray,
+                    first_reg: np.ndarray) -> dict[str, list]:
+    """The candidates' columns (``rank`` lists the components in naming order); members in table order.
+
+    Per-component aggregates run on the rows sorted by component (reductions over contiguous runs), so
+    tens of thousands of candidates cost no NumPy call each.
+    """
     order = np.argsort(comp, kind="stable")  # each candidate's rows, in the order of the table
-    bounds = np.searchsorted(comp[order], np.arange(len(rank) + 1))
-    act = s["activity_code"].to_numpy(dtype=object)
-    reg = s["region_code"].to_numpy(dtype=object)
-    lq = s["lq_max"].to_numpy(dtype=float)
-    inds = s["indicators_specialised"].to_numpy(dtype=object) if "indicators_specialised" in s else None
-    calls = s["specialisation_call"].to_numpy(dtype=object) if "specialisation_call" in s else None
-    years = s["years_specialised"].to_numpy() if "years_specialised" in s else None
-    single = s["single_year"].to_numpy() if "single_year" in s else None
-    ind_of = {v: [i for i in str(v).split(";") if i] for v in (pd.unique(inds) if inds is not None else [])}
-    out, seen = [], set()
-    for c in rank:
-        rows = order[bounds[c]:bounds[c + 1]]
-        comp_regions = sorted({regions[i] for i in reg_code[rows]})
-        gid = gids[comp_gid[c]]
-        cid = f"{gid}:{regions[first_reg[c]]}"
+    n_comp = len(rank)
+    bounds = np.searchsorted(comp[order], np.arange(n_comp + 1))
+    starts, size = bounds[:-1], np.diff(bounds)
+    co = comp[order]
+    lq = s["lq_max"].to_numpy(dtype=float)[order]
+    max_lq = np.fmax.reduceat(lq, starts)  # NaN only where every LQ of the candidate is NaN
+    if "specialisation_call" in s:
+        n_cert = np.add.reduceat((s["specialisation_call"].to_numpy(dtype=object)[order] == "certain")
+                                 .astype(np.int64), starts)
+    else:
+        n_cert = size
+    years = (np.maximum.reduceat(s["years_specialised"].to_numpy()[order], starts).astype(np.int64)
+             if "years_specialised" in s else np.ones(n_comp, np.int64))
+    single = (np.logical_and.reduceat(s["single_year"].to_numpy(dtype=bool)[order], starts)
+              if "single_year" in s else np.zeros(n_comp, bool))
+    region_text = _joined_distinct(co, reg_code[order], regions, _sorted_text_ranks(regions), n_comp)
+    act_text = _joined_distinct(co, act_code[order], acts, _sorted_text_ranks(acts), n_comp)
+    if "indicators_specialised" in s:
+        ind_code, ind_values = pd.factorize(s["indicators_specialised"].to_numpy(dtype=object)[order])
+        ind_of = [[i for i in str(v).split(";") if i] for v in ind_values]
+        pairs = np.unique(co.astype(np.int64) * max(len(ind_values), 1) + ind_code)
+        pc, pi = np.divmod(pairs, max(len(ind_values), 1))
+        cut = np.searchsorted(pc, np.arange(n_comp + 1)).tolist()
+        pi = pi.tolist()
+        joined: dict[tuple, str] = {}
+        indicators = []
+        for c in range(n_comp):
+            key = tuple(pi[cut[c]:cut[c + 1]])
+            if key not in joined:
+                joined[key] = ";".join(sorted({i for k in key for i in ind_of[k]}))
+            indicators.append(joined[key])
+    else:
+        indicators = [""] * n_comp
+    n_regions = np.array([t.count(";") + 1 for t in region_text], np.int64)
+    reg = s["region_code"].to_numpy(dtype=object)[order].tolist()
+    act = s["activity_code"].to_numpy(dtype=object)[order].tolist()
+    lq_list, bl = lq.tolist(), bounds.tolist()
+    rank_l = rank.tolist()
+    ids, seen = [], set()
+    first_l, gid_l = first_reg.tolist(), comp_gid.tolist()
+    for c in rank_l:
+        gid = gids[gid_l[c]]
+        cid = f"{gid}:{regions[first_l[c]]}"
         n = 2
         while cid in seen:  # a group split into linked activity sets with the same first region
-            cid = f"{gid}:{regions[first_reg[c]]}.{n}"
+            cid = f"{gid}:{regions[first_l[c]]}.{n}"
             n += 1
         seen.add(cid)
-        part_lq = lq[rows]
-        n_cert = int((calls[rows] == "certain").sum()) if calls is not None else len(rows)
-        out.append({
-            "candidate_id": cid,
-            "group_id": gid,
-            "region_codes": ";".join(comp_regions),
-            "n_regions": len(comp_regions),
-            "cross_regional": len(comp_regions) > 1,
-            "activity_codes": ";".join(sorted(set(act[rows]))),
-            "indicators": ";".join(sorted({i for v in inds[rows] for i in ind_of[v]})) if inds is not None else "",
-            "max_lq": float(np.nanmax(part_lq)) if not np.isnan(part_lq).all() else float("nan"),
-            "specialisation_call": "certain" if n_cert == len(rows) else "possible",
-            "n_pairs": int(len(rows)),
-            "n_certain_pairs": n_cert,
-            "years_specialised": int(years[rows].max()) if years is not None else 1,
-            "single_year": bool(single[rows].all()) if single is not None else False,
-            "members": [{"region_code": r, "activity_code": a, "lq_max": v}
-                        for r, a, v in zip(reg[rows], act[rows], part_lq.tolist())],
-        })
-    return out
+        ids.append(cid)
+    n_cert_l, size_l = n_cert.tolist(), size.tolist()
+    return {
+        "candidate_id": ids,
+        "group_id": [gids[gid_l[c]] for c in rank_l],
+        "region_codes": [region_text[c] for c in rank_l],
+        "n_regions": n_regions[rank].tolist(),
+        "cross_regional": (n_regions[rank] > 1).tolist(),
+        "activity_codes": [act_text[c] for c in rank_l],
+        "indicators": [indicators[c] for c in rank_l],
+        "max_lq": max_lq[rank].tolist(),
+        "specialisation_call": ["certain" if n_cert_l[c] == size_l[c] else "possible" for c in rank_l],
+        "n_pairs": size[rank].tolist(),
+        "n_certain_pairs": n_cert[rank].tolist(),
+        "years_specialised": years[rank].tolist(),
+        "single_year": single[rank].tolist(),
+        "members": [[{"region_code": r, "activity_code": a, "lq_max": v}
+                     for r, a, v in zip(reg[bl[c]:bl[c + 1]], act[bl[c]:bl[c + 1]], lq_list[bl[c]:bl[c + 1]])]
+                    for c in rank_l],
+    }

@@ -95,3 +95,42 @@ def test_divergence_statuses_known_cases():
     assert cs.loc["K1", "status"] == "aligned" and cs.loc["K1", "specialised_pairs"] == "RU-SPE:J"
     assert cs.loc["K2", "status"] == "supported_not_specialised" and cs.loc["K2", "n_pairs"] == 2
     assert cs.loc["K3", "best_lq"] == 1.9
+
+
+def test_candidate_columns_agree_with_their_member_rows():
+    """Each candidate's aggregates (computed on runs of rows sorted by candidate) recomputed row by row
+    from its members and the specialisation table (SYNTHETIC random data, several indicators and calls)."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    regions = [f"R{i:02d}" for i in range(30)]
+    acts = [f"A{j}" for j in range(12)]
+    spec = pd.DataFrame([(r, a) for r in regions for a in acts], columns=["region_code", "activity_code"])
+    n = len(spec)
+    spec["specialised"] = rng.random(n) < 0.4
+    spec["lq_max"] = np.where(rng.random(n) < 0.1, np.nan, rng.uniform(1, 6, n))
+    spec["indicators_specialised"] = rng.choice(["employment", "gva;employment", "", "wages"], n)
+    spec["specialisation_call"] = rng.choice(["certain", "possible"], n, p=[0.8, 0.2])
+    spec["years_specialised"] = rng.integers(1, 5, n)
+    spec["single_year"] = rng.random(n) < 0.3
+    groups = pd.DataFrame({"activity_code": acts, "group_id": [f"G{j % 3 + 1:02d}" for j in range(12)]})
+    nb = [(regions[i], regions[i + 1]) for i in range(29) if i % 7 != 6]
+    neighbours = pd.DataFrame(nb + [(b, a) for a, b in nb], columns=["region_code", "neighbour_code"])
+    out = candidate_clusters(spec, groups, neighbours)
+    assert out["n_regions"].gt(1).any() and out["n_pairs"].gt(1).any()
+    by_key = spec.set_index(["region_code", "activity_code"])
+    for row in out.itertuples():
+        m = pd.DataFrame(row.members)
+        rows = by_key.loc[list(zip(m["region_code"], m["activity_code"]))]
+        assert row.region_codes == ";".join(sorted(set(m["region_code"])))
+        assert row.n_regions == len(set(m["region_code"])) and row.cross_regional == (row.n_regions > 1)
+        assert row.activity_codes == ";".join(sorted(set(m["activity_code"])))
+        assert row.indicators == ";".join(sorted({i for v in rows["indicators_specialised"] for i in v.split(";") if i}))
+        lq = rows["lq_max"].to_numpy()
+        assert (np.isnan(row.max_lq) and np.isnan(lq).all()) or row.max_lq == np.nanmax(lq)
+        assert row.n_pairs == len(m) and row.n_certain_pairs == int((rows["specialisation_call"] == "certain").sum())
+        assert row.specialisation_call == ("certain" if row.n_certain_pairs == row.n_pairs else "possible")
+        assert row.years_specialised == rows["years_specialised"].max()
+        assert row.single_year == bool(rows["single_year"].all())
+        assert row.group_id == groups.set_index("activity_code").loc[m["activity_code"].iloc[0], "group_id"]
+    assert out["members"].map(len).sum() == spec["specialised"].sum()
