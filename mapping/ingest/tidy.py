@@ -88,10 +88,11 @@ def validate_tidy(df: pd.DataFrame, path: str | Path, *, first_row: int = 2) -> 
         df[col] = df[col].astype(str).str.strip()
     for col in ["value"] + optional:
         df[col] = df[col].replace({"": None})
-    try:
-        df = TIDY_SCHEMA.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        raise MappingError(_schema_message(path, df, exc.failure_cases)) from None
+    if not _passes_schema(df, optional):  # else every check holds and no column needs coercing
+        try:
+            df = TIDY_SCHEMA.validate(df, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            raise MappingError(_schema_message(path, df, exc.failure_cases)) from None
     df["year"] = df["year"].astype(int)
     for col in ["value"] + optional:
         df[col] = df[col].astype(float)
@@ -121,6 +122,48 @@ def validate_tidy(df: pd.DataFrame, path: str | Path, *, first_row: int = 2) -> 
         raise MappingError(f"{path}: unit conflict: " + format_items(
             f"indicator '{i}' has units {sorted(u)}" for i, u in conflict.items()))
     return df.reset_index(drop=True)
+
+
+_TEXT_DTYPE = pd.Series(["a"]).astype(str).dtype  # what ``astype(str)`` gives text columns
+
+
+def _passes_schema(df: pd.DataFrame, optional: list[str]) -> bool:
+    """Whether :data:`mapping.schema.TIDY_SCHEMA` would accept ``df`` unchanged, checked on each column's
+    distinct values (pandera runs its checks on millions of rows one column at a time).
+
+    True only when every column already has the schema's type (nothing to coerce) and every check holds;
+    anything else (including a value that would fail) is left to pandera, which names the failures.
+    """
+    import re
+
+    import numpy as np
+
+    from mapping.schema import FLAGS, LEVELS
+
+    text = ["region_code", "activity_code", "classification", "level", "indicator", "unit", "flag", "source"]
+    if df["year"].dtype != np.int64 or any(df[c].dtype != np.float64 for c in ["value"] + optional):
+        return False
+    if any(df[c].dtype != _TEXT_DTYPE for c in text):
+        return False
+    year = df["year"].to_numpy()
+    if len(year) and (year.min() < 1900 or year.max() > 2100):
+        return False
+    for c in ["value"] + optional:
+        v = df[c].to_numpy()
+        if (v < 0).any():  # NaN compares False: missing values are allowed
+            return False
+    distinct = {}
+    for c in text:
+        u = df[c].unique()
+        if pd.isna(u).any():
+            return False
+        distinct[c] = [str(x) for x in u]
+    if any(not x for c in ("region_code", "activity_code", "unit") for x in distinct[c]):
+        return False
+    patterns = {"classification": r"^[A-Z][A-Z0-9]*$", "indicator": r"^[a-z][a-z0-9_]*$"}
+    if any(not re.match(p, x) for c, p in patterns.items() for x in distinct[c]):
+        return False
+    return set(distinct["level"]) <= set(LEVELS) and set(distinct["flag"]) <= set(FLAGS)
 
 
 #: Largest value or indicator-year sum accepted: far above any published figure (world GDP is about 1e14 USD,

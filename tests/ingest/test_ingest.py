@@ -92,3 +92,48 @@ def test_unknown_region_lists_closest():
     f = _frame(["RU-TAT"])
     with pytest.raises(MappingError, match=r"'RU-TAT' \(f.csv row 2; closest: RU-TA"):
         select_units(f, REGISTRY, {"f.csv": FileLedger("f.csv", "", 1)})
+
+
+def _tidy_frame(**changes):
+    import numpy as np
+
+    df = pd.DataFrame({"year": [2021, 2022, 2022], "region_code": ["RU-MOW", "RU-SPE", "RU-SPE"],
+                       "activity_code": ["C", "C", "K"], "classification": ["OKVED2"] * 3,
+                       "level": ["section"] * 3, "indicator": ["employment"] * 3, "value": [1.0, np.nan, 0.0],
+                       "unit": ["persons"] * 3, "flag": ["", "suppressed", ""], "source": ["s", "s", ""],
+                       "source_row": [2, 3, 4]})
+    for col, value in changes.items():
+        df[col] = value
+    for col in ("region_code", "activity_code", "classification", "level", "indicator", "unit", "flag", "source"):
+        df[col] = df[col].astype(str)
+    return df
+
+
+@pytest.mark.parametrize("changes, passes", [
+    ({}, True),
+    ({"value_low": [0.5, 0.0, float("nan")]}, True),
+    ({"year": [1899, 2022, 2022]}, False),
+    ({"region_code": ["", "RU-SPE", "RU-SPE"]}, False),
+    ({"classification": ["okved2"] * 3}, False),
+    ({"indicator": ["Employment"] * 3}, False),
+    ({"level": ["sections"] * 3}, False),
+    ({"flag": ["", "hidden", ""]}, False),
+    ({"value": [1.0, -2.0, 0.0]}, False),
+    ({"value_high": [-1.0, 0.0, 1.0]}, False),
+    ({"year": ["2021", "2022", "2022"]}, False),  # needs coercion: left to pandera
+])
+def test_schema_fast_path_agrees_with_pandera(changes, passes):
+    """The distinct-value check accepts exactly the frames pandera accepts unchanged (else pandera runs)."""
+    import pandera.pandas as pa
+
+    from mapping.ingest.tidy import _passes_schema
+    from mapping.schema import TIDY_SCHEMA
+
+    df = _tidy_frame(**changes)
+    optional = [c for c in ("value_low", "value_high") if c in df.columns]
+    assert _passes_schema(df, optional) is passes
+    if passes:
+        pd.testing.assert_frame_equal(TIDY_SCHEMA.validate(df, lazy=True), df)
+    elif not changes.get("year") or isinstance(changes["year"][0], int):
+        with pytest.raises(pa.errors.SchemaErrors):
+            TIDY_SCHEMA.validate(df, lazy=True)

@@ -208,11 +208,15 @@ def _resolve_tidy_labels(df: pd.DataFrame, path: Path, regs: _Registries) -> pd.
     codes = _resolve_regions(df["region_code"], df["source_row"], path, regs)
     df["region_code"] = map_distinct(df["region_code"], codes)
     known = set(regs.activities["classification"])
-    for (cls, lvl), g in df.loc[df["classification"].isin(known)].groupby(["classification", "level"]):
+    # Only the columns the label resolution reads (a row filter of every column of millions of rows is slow).
+    cols = [c for c in ("classification", "level", "activity_code", "activity_label", "source_row") if c in df.columns]
+    for (cls, lvl), g in df.loc[df["classification"].isin(known), cols].groupby(["classification", "level"]):
         labels = [a for a in g["activity_code"].unique() if a]
         if cls == "OKVED2" and lvl in ("group", "class", "subclass") and all(_OKVED2_FINE.match(a) for a in labels):
             continue  # hierarchical codes finer than the registry: checked against their division later
         mapping = _resolve_activities(labels, cls, lvl, g, path, regs)
+        if all(mapping.get(a, a) == a for a in labels):
+            continue  # every label is already its code: nothing to rewrite
         df.loc[g.index, "activity_code"] = g["activity_code"].map(mapping).fillna(g["activity_code"])
     blank = df["level"].eq("")
     if blank.any():  # a table without a level column named the activity: its level is the registry's
