@@ -21,8 +21,9 @@ def _unknown_totals(now: pd.DataFrame, src: pd.Series) -> list[str]:
     if not len(src):
         return []
     partial = src.str.startswith("partial").to_numpy(dtype=bool)
-    return sorted({f"{i}:{r}" for i, r in zip(now["indicator"].to_numpy()[partial],
-                                               now["region_code"].to_numpy()[partial])})
+    # The distinct pairs of the partial rows first: the table has millions of rows, few regions and indicators.
+    pairs = now.loc[partial, ["indicator", "region_code"]].drop_duplicates()
+    return sorted({f"{i}:{r}" for i, r in zip(pairs["indicator"].tolist(), pairs["region_code"].tolist())})
 
 
 def statistics_summary(analysis, pairs_status: pd.DataFrame, spatial: dict | None, config) -> dict:
@@ -60,9 +61,9 @@ def statistics_summary(analysis, pairs_status: pd.DataFrame, spatial: dict | Non
         "min_share_of_national": _floor_text(s.min_share_of_national), "min_value": _floor_text(s.min_value),
         "cells_removed": {k: int(v) for k, v in removed.groupby("indicator").size().items()},
         "cells_removed_total": int(len(removed)),
-        "pairs_removed": int(len(set(zip(removed["region_code"], removed["activity_code"]))
-                                 - set(zip(spec.loc[spec["specialised"], "region_code"],
-                                           spec.loc[spec["specialised"], "activity_code"])))),
+        "pairs_removed": int(len(set(zip(removed["region_code"].tolist(), removed["activity_code"].tolist()))
+                                 - set(zip(spec.loc[spec["specialised"], "region_code"].tolist(),
+                                           spec.loc[spec["specialised"], "activity_code"].tolist())))),
     }
     wio = spec.get("within_industry_only", pd.Series(False, index=spec.index)).fillna(False).astype(bool)
     out["scope"] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["display_name", "md_text"]
@@ -9,7 +10,12 @@ __all__ = ["display_name", "md_text"]
 
 def display_name(name: str) -> str:
     """Sentence case for names the classification prints in capitals (OKVED2 section names)."""
-    name = str(name or "")
+    return _display_name(str(name or ""))
+
+
+@functools.lru_cache(maxsize=65536)
+def _display_name(name: str) -> str:
+    # Cached: a report or web map asks for the same few thousand activity names hundreds of thousands of times.
     letters = [c for c in name if c.isalpha()]
     if letters and all(c.isupper() for c in letters) and len(letters) > 3:
         return name[:1] + name[1:].lower()

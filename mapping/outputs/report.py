@@ -255,7 +255,8 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
         cols[CERTAINTY_COLUMN] = "certainty"
     fd_en = inputs.regions.set_index("region_code")["name_en"].to_dict()
 
-    def view(df: pd.DataFrame) -> pd.DataFrame:
+    def view(df: pd.DataFrame, rows: int) -> pd.DataFrame:
+        df = df.head(rows)  # the rows a table shows: names are looked up for these only
         v = df.assign(share=df["share_of_national"].map(_pct), activity_name=df["activity_name"].map(display_name),
                       district=df["federal_district"].map(lambda c: fd_en.get(c, c)),
                       rank_indicator=[f"{i} (within industry)" if w else i
@@ -264,15 +265,15 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
 
     kind = "traded " if traded_only else ""
     out.append(f"### Strongest {kind}untapped specialisations (top {TOP_N} by signal)\n")
-    out.append(_md_table(view(main), max_rows=TOP_N))
+    out.append(_md_table(view(main, TOP_N), max_rows=TOP_N))
     out.append(f"\n### Largest {kind}untapped specialisations (top {TOP_N} by share of the national total)\n")
     big = main.sort_values(["share_of_national", "lq_rank"], ascending=[False, False], kind="stable")
-    out.append(_md_table(view(big), max_rows=TOP_N))
+    out.append(_md_table(view(big, TOP_N), max_rows=TOP_N))
     if traded_only:
         out.append(f"\n### Local untapped specialisations ({len(local)}; top {TOP_N} by signal)\n")
         out.append("Local activities serve mainly their own region; a high LQ there says more about the region's "
                    "structure than about a cluster to support.\n")
-        out.append(_md_table(view(local), max_rows=TOP_N))
+        out.append(_md_table(view(local, TOP_N), max_rows=TOP_N))
     out.append(f"\n### By {voc.group_name}\n")
     out.append(f"Supported clusters by status (a cluster spanning several {voc.group_name_plural} counts in each) "
                "and untapped specialisations (the strongest by signal):\n")
@@ -293,8 +294,8 @@ def render_report(manifest: dict, built, inputs, analysis, config, *, maps: tupl
     out.append(f"\n## Untapped specialisations (`specialised_not_supported`), by {voc.group_name}\n")
     full_cols = {**cols, "trade_class": "traded / local"}
     full = ranked.sort_values(["federal_district", "lq_rank"], ascending=[True, False], kind="stable")
-    fv = view(full).assign(**{"traded / local": full["trade_class"].to_numpy()}) if "trade_class" in full \
-        else view(full)
+    fv = view(full, 80).assign(**{"traded / local": full["trade_class"].head(80).to_numpy()}) \
+        if "trade_class" in full else view(full, 80)
     out.append(_md_table(fv[[c for c in full_cols.values() if c in fv.columns]], max_rows=80))
     if len(full) > 80:
         out.append(f"\n… and {len(full) - 80} more in `divergence.csv`.\n")

@@ -143,7 +143,8 @@ def reference_statement(s, regions, codes) -> str:
         E.g. ``national = the 85 regions of the run`` or ``national = the 12 regions of XA, XB
         pooled`` or ``national = each region's own country (XA, XB)``.
     """
-    codes = sorted(set(codes))
+    unique = getattr(codes, "unique", None)  # a column of millions of rows: its distinct values first
+    codes = sorted(set(unique() if callable(unique) else codes))
     country = dict(zip(regions["region_code"], regions["country"])) if "country" in regions.columns else {}
     countries = sorted({country.get(c, "") for c in codes} - {""})
     if getattr(s, "reference", "all") == "country":
