@@ -81,31 +81,35 @@ def spatial_evidence(analysis, geography, config, pairs_status: pd.DataFrame,
     # six keys would put them, without joining millions of rows on text keys); other rows stay empty.
     lq = base.reset_index(drop=True)
     if not len(at) or int(np.bincount(at).max()) <= 1:
+        where = np.full(len(lq), -1, dtype=np.intp)  # LQ row -> its table row (-1: not tested), as a reindex
+        where[at] = np.arange(len(at))
         for c in _SPATIAL:
             if c in lq.columns:
-                lq[c] = pd.Series(table[c].array, index=at).reindex(np.arange(len(lq))).array
+                lq[c] = pd.api.extensions.take(table[c].array, where, allow_fill=True)
     else:  # an LQ row tested twice: the join's rows
         keys = ["year", "indicator", "classification", "level", "region_code", "activity_code"]
         lq = lq.drop(columns=[c for c in _SPATIAL if c in lq.columns]).merge(table, on=keys, how="left")
     lq["hotspot"] = lq["hotspot"].fillna("")
     lq = lq[list(analysis.lq.columns)]
-    pk = ["region_code", "activity_code", "indicator"]
-    t = table[pk + ["hotspot", "local_moran_p", "local_moran_q"]].drop_duplicates(pk)
     ps = pairs_status.drop(columns=[c for c in ("hotspot", "local_moran_p", "local_moran_q")
                                     if c in pairs_status.columns])
     ind = ps["call_indicator"] if "call_indicator" in ps else pd.Series("", index=ps.index)
-    j = ps[["region_code", "activity_code"]].assign(indicator=ind.to_numpy()).merge(t, on=pk, how="left")
-    ps["hotspot"] = j["hotspot"].fillna("").to_numpy()
-    ps["local_moran_p"] = j["local_moran_p"].to_numpy()
-    ps["local_moran_q"] = j["local_moran_q"].to_numpy()
-    hh = set(zip(t.loc[t["hotspot"] == "HH", "region_code"], t.loc[t["hotspot"] == "HH", "activity_code"]))
+    # Each pair's first table row of its region, activity and reference indicator (a left join on the
+    # deduplicated table, by integer keys: the table has a row per region x activity x indicator tested).
+    first, keys = _first_rows(table, [ps["region_code"], ps["activity_code"], ind])
+    ps["hotspot"] = pd.Series(pd.api.extensions.take(table["hotspot"].array, first, allow_fill=True)
+                              ).fillna("").to_numpy()
+    ps["local_moran_p"] = pd.api.extensions.take(table["local_moran_p"].to_numpy(), first, allow_fill=True)
+    ps["local_moran_q"] = pd.api.extensions.take(table["local_moran_q"].to_numpy(), first, allow_fill=True)
+    t = table.loc[keys & (table["hotspot"] == "HH").to_numpy(dtype=bool)]
+    hh = set(zip(t["region_code"].tolist(), t["activity_code"].tolist()))
     c = candidates.copy()
     c["hotspot_pairs"] = [sum((m["region_code"], m["activity_code"]) in hh for m in mem) for mem in c["members"]] \
         if len(c) else pd.Series(dtype=int)
-    tested = table.loc[table["local_moran_p"].notna()]
+    tested = table.loc[table["local_moran_p"].notna(), ["indicator", "activity_code"]]
     summary = {
         "enabled": sp.enabled, "permutations": sp.permutations, "alpha": sp.alpha,
-        "activities_tested": int(tested[["indicator", "activity_code"]].drop_duplicates().shape[0]),
+        "activities_tested": _distinct_pairs(tested["indicator"], tested["activity_code"]),
         "hotspots": table["hotspot"].value_counts().to_dict(),
         "islands": sorted(set(table.loc[table["hotspot"] == "island", "region_code"])),
         "candidates_with_hotspot": int((c["hotspot_pairs"] > 0).sum()) if len(c) else 0,
@@ -114,6 +118,42 @@ def spatial_evidence(analysis, geography, config, pairs_status: pd.DataFrame,
 
     summary.update(fdr_summary(table, alpha=sp.alpha, fdr_q=sp.fdr_q if sp.fdr else None))
     return SpatialEvidence(table=table, lq=lq, pairs_status=ps, candidates=c, summary=summary)
+
+
+def _codes(values: pd.Series, uniques: pd.Index | None = None) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of the values (-1 for a value not among ``uniques``, when given) and the distinct values."""
+    if uniques is None:
+        codes, uniq = pd.factorize(values, use_na_sentinel=False)
+        return np.asarray(codes, dtype=np.int64), pd.Index(uniq)
+    return np.asarray(uniques.get_indexer(values), dtype=np.int64), uniques
+
+
+def _first_rows(table: pd.DataFrame, keys: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``keys`` (region, activity, indicator), the position of the first row of ``table``
+    with the same three values (-1: none), and which rows of ``table`` are such first rows."""
+    cols = ["region_code", "activity_code", "indicator"]
+    t_key = np.zeros(len(table), dtype=np.int64)
+    q_key = np.zeros(len(keys[0]), dtype=np.int64)
+    missing = np.zeros(len(keys[0]), dtype=bool)
+    for col, k in zip(cols, keys):
+        t_codes, uniq = _codes(table[col])
+        q_codes, _ = _codes(k, uniq)
+        missing |= q_codes < 0
+        t_key = t_key * max(len(uniq), 1) + t_codes
+        q_key = q_key * max(len(uniq), 1) + q_codes
+    index = pd.Index(t_key)
+    firsts = np.ones(len(table), dtype=bool) if index.is_unique else ~index.duplicated(keep="first")
+    rows = np.flatnonzero(firsts)
+    found = pd.Index(t_key[rows]).get_indexer(q_key)
+    first = np.where((found >= 0) & ~missing, rows[np.maximum(found, 0)], -1)
+    return first, firsts
+
+
+def _distinct_pairs(a: pd.Series, b: pd.Series) -> int:
+    """How many distinct (a, b) pairs."""
+    ca, ua = _codes(a)
+    cb, _ = _codes(b)
+    return int(len(np.unique(ca * max(len(ua), 1) + cb))) if len(ca) else 0
 
 
 def robustness_summary(analysis, groups: pd.DataFrame, candidates: pd.DataFrame, pairs_status: pd.DataFrame,

@@ -127,7 +127,9 @@ def local_moran_rows(lq: pd.DataFrame, units: pd.DataFrame, neighbours: pd.DataF
         part = _moran_rows(sub, list(acts), with_geom, land_islands, neighbours, w_cache, permutations=permutations,
                            alpha=alpha, seed=seed, fdr_q=fdr_q)
         if part is not None:
-            parts.append(part[0].assign(year=year, indicator=ind, classification=cls, level=level))
+            n = len(part[0])
+            parts.append(part[0].assign(year=year, indicator=_repeated(ind, n), classification=_repeated(cls, n),
+                                        level=_repeated(level, n)))
             positions.append(part[1])
     if not parts:
         return pd.DataFrame([], columns=cols), np.zeros(0, dtype=np.int64)
@@ -211,7 +213,7 @@ def _moran_rows(sub: pd.DataFrame, acts: list[str], with_geom: set, land_islands
             continue
         ids = region_index.get_indexer(list(w.id_order))
         vals = value[np.ix_(ids, cols_)]
-        varies = np.array([np.nanstd(np.ascontiguousarray(vals[:, k])) > 0 for k in range(len(cols_))], dtype=bool)
+        varies = _varies(vals)
         flat = [c for c, v in zip(cols_, varies) if not v]
         code[np.ix_(ids, flat)] = _NS  # a constant LQ: not significant, no statistic
         live = [c for c, v in zip(cols_, varies) if v]
@@ -221,7 +223,7 @@ def _moran_rows(sub: pd.DataFrame, acts: list[str], with_geom: set, land_islands
             warnings.simplefilter("ignore")
             i_stat, q_stat, p_sim = moran_local_maps(vals[:, varies], w, permutations=permutations, seed=seed)
         p = p_sim if permutations else np.ones(i_stat.shape)
-        q = np.column_stack([bh_adjust(p[:, k]) for k in range(p.shape[1])])  # one family per map
+        q = bh_adjust_columns(p)  # one family per map
         sig = q < fdr_q if fdr_q is not None else p < alpha
         cells = np.ix_(ids, live)
         stat_i[cells], stat_p[cells], stat_q[cells] = i_stat, p, q
@@ -230,6 +232,46 @@ def _moran_rows(sub: pd.DataFrame, acts: list[str], with_geom: set, land_islands
     out = pd.DataFrame({
         "region_code": sub["region_code"].array.take(order), "activity_code": sub["activity_code"].array.take(order),
         "local_moran_i": stat_i[r_pos, a_pos], "local_moran_p": stat_p[r_pos, a_pos],
-        "local_moran_q": stat_q[r_pos, a_pos], "hotspot": _HOTSPOT[code[r_pos, a_pos]],
-        "quadrant": _HOTSPOT[quad[r_pos, a_pos]]})
+        "local_moran_q": stat_q[r_pos, a_pos], "hotspot": _labels(code[r_pos, a_pos]),
+        "quadrant": _labels(quad[r_pos, a_pos])})
     return out, sub.index.to_numpy()[order]
+
+
+def _labels(codes: np.ndarray) -> pd.Series:
+    """The ``hotspot`` labels of the codes, as the text column pandas makes of them (taken, not inferred)."""
+    return pd.Series(pd.array(_HOTSPOT.tolist(), dtype="str").take(codes))
+
+
+def _repeated(value, n: int):
+    """``n`` copies of a text scalar as the column ``DataFrame.assign`` makes of it (other scalars as they are)."""
+    return pd.array([value], dtype="str").take(np.zeros(n, dtype=np.intp)) if isinstance(value, str) else value
+
+
+def _varies(vals: np.ndarray) -> np.ndarray:
+    """Per column of ``vals`` (no missing values): ``np.nanstd(column) > 0``, as computed column by column.
+
+    A column holding two different finite values has a positive deviation from any mean; only the
+    constant and non-finite columns, whose computed deviation depends on rounding, are left to ``nanstd``.
+    """
+    out = (vals != vals[:1]).any(axis=0) & np.isfinite(vals).all(axis=0)
+    for k in np.flatnonzero(~out):
+        out[k] = np.nanstd(np.ascontiguousarray(vals[:, k])) > 0
+    return out
+
+
+def bh_adjust_columns(p: np.ndarray) -> np.ndarray:
+    """:func:`mapping.analysis.significance.bh_adjust` of every column of ``p`` (one family per column).
+
+    The same operations on the whole matrix when every p-value is finite (a sort along the columns,
+    the same products and quotients elementwise), so the values are bit for bit the column-wise ones.
+    """
+    p = np.asarray(p, dtype=float)
+    if not np.isfinite(p).all():
+        return np.column_stack([bh_adjust(p[:, k]) for k in range(p.shape[1])])
+    m = p.shape[0]
+    order = np.argsort(p, axis=0, kind="mergesort")
+    ranked = np.take_along_axis(p, order, axis=0) * m / np.arange(1, m + 1)[:, None]
+    q = np.minimum.accumulate(ranked[::-1], axis=0)[::-1].clip(max=1.0)
+    out = np.empty(p.shape)
+    np.put_along_axis(out, order, q, axis=0)
+    return out
