@@ -132,14 +132,16 @@ def moran_local_maps(y: np.ndarray, w, *, permutations: int, seed: int
     larger = np.zeros((n, m), dtype=np.int64)
     near = np.zeros((n, m), dtype=bool)
 
+    small = np.int16 if permutations < np.iinfo(np.int16).max else np.int64
+
     def count(i0: int, i1: int) -> None:
         lag = (_permuted_lags(ids, card, start, other, i0, i1, n) @ z).reshape(i1 - i0, permutations, m)
         if self_w[i0:i1].any():
             lag += self_w[i0:i1, None, None] * z[i0:i1, None, :]
         if flip:
             lag *= sign[i0:i1, None, :]
-        at_least = np.count_nonzero(lag >= lo_bound[i0:i1, None, :], axis=1)
-        beyond = np.count_nonzero(lag > hi_bound[i0:i1, None, :], axis=1)
+        at_least = (lag >= lo_bound[i0:i1, None, :]).sum(axis=1, dtype=small)  # a narrow sum: about half the time
+        beyond = (lag > hi_bound[i0:i1, None, :]).sum(axis=1, dtype=small)
         larger[i0:i1] = np.where(zero[i0:i1], permutations, beyond)
         near[i0:i1] = ((at_least != beyond) | (c[i0:i1] == 0)) & ~zero[i0:i1]
 

@@ -49,7 +49,7 @@ def weights_from_neighbours(codes: list[str], neighbours: pd.DataFrame):
 
     keep = set(codes)
     nb: dict[str, list[str]] = {c: [] for c in codes}
-    for a, b in zip(neighbours["region_code"], neighbours["neighbour_code"]):
+    for a, b in zip(neighbours["region_code"].tolist(), neighbours["neighbour_code"].tolist()):
         if a in keep and b in keep and a != b and b not in nb[a]:
             nb[a].append(b)
     islands = sorted(c for c, v in nb.items() if not v)

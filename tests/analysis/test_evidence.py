@@ -103,3 +103,18 @@ def test_grouping_attrs_and_report_section(ru):
     assert "How certain are the findings?" in text
     assert f"**{summary['certain']} certain**" in text and "Untapped specialisations, possible" in text
     assert "RU-KGD, RU-SAK" in text and "stability under resampling of regions" in text
+
+
+def test_first_rows_are_a_left_join_on_the_deduplicated_table():
+    from mapping.analysis.evidence import _first_rows
+
+    # SYNTHETIC: a table with a repeated key (two classifications) and pairs with and without a match
+    table = pd.DataFrame({"region_code": ["R1", "R1", "R2", "R2", "R1"], "activity_code": ["A", "B", "A", "A", "A"],
+                          "indicator": ["e", "e", "e", "e", "w"], "hotspot": ["HH", "LL", "HL", "HH", "LH"]})
+    pairs = pd.DataFrame({"region_code": ["R2", "R1", "R3", "R1", "R1"], "activity_code": ["A", "A", "A", "B", "A"],
+                          "indicator": ["e", "w", "e", "e", ""]})
+    first, firsts = _first_rows(table, [pairs["region_code"], pairs["activity_code"], pairs["indicator"]])
+    pk = ["region_code", "activity_code", "indicator"]
+    j = pairs.merge(table.assign(row=range(len(table))).drop_duplicates(pk), on=pk, how="left")
+    assert first.tolist() == j["row"].fillna(-1).astype(int).tolist() == [2, 4, -1, 1, -1]
+    assert firsts.tolist() == [True, True, True, False, True]

@@ -64,3 +64,22 @@ def test_russian_islands_and_unsplit_chukotka():
                       permutations=99).set_index("region_code")
     assert res.at["RU-KGD", "hotspot"] == "island" and res.at["RU-SAK", "hotspot"] == "island"
     assert res["hotspot"].notna().all() and len(res) == len(codes)
+
+
+def test_whole_matrix_helpers_match_the_column_by_column_versions():
+    from mapping.analysis.significance import bh_adjust
+    from mapping.analysis.spatial import _varies, bh_adjust_columns
+
+    rng = np.random.default_rng(7)
+    # p-values with ties (as permutation p-values have), one family per column
+    p = rng.integers(1, 100, (40, 9)) / 100.0
+    want = np.column_stack([bh_adjust(p[:, k]) for k in range(p.shape[1])])
+    assert np.array_equal(bh_adjust_columns(p), want)
+    p[3, 2] = np.nan  # not finite: column by column
+    want = np.column_stack([bh_adjust(p[:, k]) for k in range(p.shape[1])])
+    assert np.array_equal(bh_adjust_columns(p), want, equal_nan=True)
+    # constant columns (0.1 repeated: its computed std may be positive), an infinite value, varying columns
+    vals = np.column_stack([np.full(300, 0.1), np.full(300, 2.0), rng.lognormal(size=300),
+                            np.r_[np.inf, rng.lognormal(size=299)], np.r_[1.0, np.full(299, 1.0 + 2e-16)]])
+    want = np.array([np.nanstd(np.ascontiguousarray(vals[:, k])) > 0 for k in range(vals.shape[1])])
+    assert np.array_equal(_varies(vals), want)
