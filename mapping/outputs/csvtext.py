@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pacompute
 import pyarrow.csv as pacsv
 
 __all__ = ["format_floats", "frame_csv", "CHUNK_ROWS"]
@@ -234,9 +235,33 @@ def _text_plan(col: pd.Series, transform: Callable | None):
     return codes, strings, quoted
 
 
-def _plan(col: pd.Series, transform: Callable | None):
+#: Text the csv module quotes or this module refuses (RE2, as :data:`_SPECIAL` and :data:`_REFUSED`).
+_NOT_AS_IS = '[",\n\r\x1c\x1d\x1e]'
+
+
+def _as_is(col: pd.Series, changes: str | None) -> pa.Array | None:
+    """An Arrow text column written as it is ("" for missing), or None when a value needs quoting or the
+    caller's transform (some value matches ``changes``): checked by Arrow over the whole column at once."""
+    arr = pa.array(col.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    pattern = _NOT_AS_IS if changes is None else f"{_NOT_AS_IS}|{changes}"
+    if not pa.types.is_large_string(arr.type) and not pa.types.is_string(arr.type):
+        return None
+    if pacompute.any(pacompute.match_substring_regex(arr, pattern)).as_py():
+        return None
+    return arr.fill_null("").cast(pa.large_string())
+
+
+def _plan(col: pd.Series, transform: Callable | None, changes: str | None = None):
     """How to format one column chunk by chunk: a function of (start, stop) -> Arrow strings."""
     dtype = col.dtype
+    if getattr(dtype, "storage", None) == "pyarrow" and pd.api.types.is_string_dtype(dtype) \
+            and (transform is None or changes is not None):
+        # Arrow-backed text without anything to quote or transform (codes, names): no per-value work.
+        arr = _as_is(col, changes)
+        if arr is not None:
+            return lambda a, b: arr.slice(a, b - a)
     if isinstance(dtype, np.dtype) and dtype.kind == "f" or (
             isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind == "f"
             and not isinstance(dtype, (pd.SparseDtype, pd.CategoricalDtype))):
@@ -291,7 +316,7 @@ def _chunks(plans, n: int, workers: int) -> Iterator[bytes]:
 
 def frame_csv(df: pd.DataFrame, path, *, transform: Callable[[str], str] | None = None,
               transform_labels: Callable[[str], str] | None = None, workers: int | None = None,
-              hasher=None) -> int | None:
+              hasher=None, transform_changes: str | None = None) -> int | None:
     """Write ``df`` as ``df.to_csv(path, index=False, float_format="%.10g")`` would, only faster.
 
     Parameters
@@ -310,6 +335,9 @@ def frame_csv(df: pd.DataFrame, path, *, transform: Callable[[str], str] | None 
         Threads formatting chunks (default: the CPUs, at most 2).
     hasher : hashlib object, optional
         Updated with every byte written (the file's digest without reading it again).
+    transform_changes : str, optional
+        A regular expression (RE2) matching every text ``transform`` changes: an Arrow-backed text
+        column without a match (and nothing to quote) is then written without calling ``transform``.
 
     Returns
     -------
@@ -321,7 +349,7 @@ def frame_csv(df: pd.DataFrame, path, *, transform: Callable[[str], str] | None 
     if df.shape[1] < 2 or not all(isinstance(c, str) for c in df.columns) or isinstance(df.columns, pd.MultiIndex):
         return None
     try:
-        plans = [_plan(df.iloc[:, j], transform) for j in range(df.shape[1])]
+        plans = [_plan(df.iloc[:, j], transform, transform_changes) for j in range(df.shape[1])]
     except _Unsupported:
         return None
     labels = list(df.columns)

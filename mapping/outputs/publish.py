@@ -177,6 +177,10 @@ def _csv_text(v: str) -> str:
     return neutralise_cell(v).replace("\r\n", "\n").replace("\r", "\n")
 
 
+#: Every text :func:`_csv_text` changes matches this (RE2): a formula start or a carriage return.
+_CSV_TEXT_CHANGES = r"^[=+\-@\t\r]|\r"
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> int:
     """Write a CSV (UTF-8, comma, ``.`` decimal, empty for missing); returns rows written.
 
@@ -185,7 +189,8 @@ def write_csv(df: pd.DataFrame, path: Path) -> int:
     vectorised by :func:`mapping.outputs.csvtext.frame_csv` (a large run's LQ table has millions of
     rows), and by pandas itself for the frames that function leaves to it."""
     digest = hashlib.sha256()
-    written = frame_csv(df, path, transform=_csv_text, transform_labels=neutralise_cell, hasher=digest)
+    written = frame_csv(df, path, transform=_csv_text, transform_labels=neutralise_cell, hasher=digest,
+                        transform_changes=_CSV_TEXT_CHANGES)
     if written is not None:
         _remember_sha256(Path(path), digest.hexdigest())  # the manifest's digest, without reading the file again
         return written

@@ -8,7 +8,7 @@ import pytest
 
 from mapping.outputs import csvtext
 from mapping.outputs.csvtext import format_floats, frame_csv
-from mapping.outputs.publish import _csv_text, neutralise_cell, write_csv
+from mapping.outputs.publish import _CSV_TEXT_CHANGES, _csv_text, neutralise_cell, write_csv
 
 
 def _hard_floats(rng: np.random.Generator, n: int = 200_000) -> np.ndarray:
@@ -123,3 +123,18 @@ def test_manifest_digest_of_a_written_table_is_the_files(tmp_path):
     assert output_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     path.write_bytes(path.read_bytes() + b"changed afterwards\n")  # not what was written: read again
     assert output_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("special", ["with, comma", 'a "quoted" word', "two\nlines", "=SUM(A1)", "-1.5", "+cmd",
+                                     "@x", "tab\there", "\ttab", "cr\rlf", "\rcr", "x\x1dy", "", None])
+def test_plain_arrow_text_is_written_as_it_is_and_other_text_as_before(tmp_path, monkeypatch, special):
+    monkeypatch.setattr(csvtext, "CHUNK_ROWS", 7)
+    n = 30
+    plain = ["RU-MOW", "Белгородская область", " lead", "trail ", "a;b", "x=y", "1.5", "x-"]
+    df = pd.DataFrame({"p": pd.array([plain[i % len(plain)] if i % 4 else None for i in range(n)], dtype="str"),
+                       "s": pd.array([special if i % 5 == 3 else "ok" for i in range(n)], dtype="str"),
+                       "x": np.arange(n) / 7})
+    assert csvtext._as_is(df["p"], _CSV_TEXT_CHANGES) is not None  # the fast path is taken for "p"
+    write_csv(df, tmp_path / "new.csv")
+    _reference(df, tmp_path / "old.csv", _csv_text, neutralise_cell)
+    assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
