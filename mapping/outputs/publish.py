@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -222,8 +223,9 @@ _WRITTEN_SHA256: dict[tuple, str] = {}
 
 
 def _file_key(path: Path) -> tuple:
+    # The file itself (device and inode), not its name: a hard link (divergence.csv) shares the digest.
     st = os.stat(path)
-    return os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _remember_sha256(path: Path, digest: str) -> None:
@@ -239,12 +241,11 @@ def output_sha256(path: Path) -> str:
 
 def write_manifest(run_dir: Path, manifest: dict, counts: dict[str, int]) -> Path:
     """Add every output file's sha256 and row/feature count, then write ``manifest.json``."""
-    files = []
-    for p in sorted(run_dir.iterdir()):
-        if p.name == "manifest.json" or p.is_dir():
-            continue
-        files.append({"file": p.name, "sha256": output_sha256(p), "bytes": p.stat().st_size,
-                      "count": counts.get(p.name)})
+    paths = [p for p in sorted(run_dir.iterdir()) if p.name != "manifest.json" and not p.is_dir()]
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:  # hashlib releases the GIL
+        digests = list(pool.map(output_sha256, paths))
+    files = [{"file": p.name, "sha256": d, "bytes": p.stat().st_size, "count": counts.get(p.name)}
+             for p, d in zip(paths, digests)]
     manifest = dict(manifest, outputs=files)
     path = run_dir / "manifest.json"
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

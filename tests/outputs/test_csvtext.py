@@ -138,3 +138,16 @@ def test_plain_arrow_text_is_written_as_it_is_and_other_text_as_before(tmp_path,
     write_csv(df, tmp_path / "new.csv")
     _reference(df, tmp_path / "old.csv", _csv_text, neutralise_cell)
     assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
+
+
+def test_manifest_digest_of_a_hard_link_is_remembered_and_the_files(tmp_path, monkeypatch):
+    import hashlib
+
+    from mapping.outputs import publish
+
+    path = tmp_path / "t.csv"
+    write_csv(_mixed_frame(300), path)
+    publish.link_or_copy(path, tmp_path / "u.csv")
+    monkeypatch.setattr(publish, "sha256_file", lambda p: "read again")  # a remembered digest is not read
+    assert publish.output_sha256(tmp_path / "u.csv") in (hashlib.sha256(path.read_bytes()).hexdigest(),
+                                                        "read again" if not (tmp_path / "u.csv").samefile(path) else "")
