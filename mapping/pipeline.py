@@ -467,6 +467,9 @@ def _write_run_folder(config, inputs, analysis, matrix, groups, geography, candi
         counts.update(write_deliverables(tmp, built, geography, analysis, config))
         if reuse is not None:
             reuse.store(tmp, built, counts)
+    from mapping.outputs.progress import Laps
+
+    laps = Laps()
     manifest = _manifest(config, inputs, analysis, matrix, groups, geography, timings, built, run_id)
     if reuse is not None:
         manifest["stage_cache"] = reuse.manifest_entry()
@@ -481,6 +484,7 @@ def _write_run_folder(config, inputs, analysis, matrix, groups, geography, candi
     counts["report.md"] = None
     counts[write_report_html(tmp / "report.md").name] = None
     write_manifest(tmp, manifest, counts)
+    laps("report and manifest")
 
 
 def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.DataFrame, groups: pd.DataFrame,
@@ -508,6 +512,7 @@ def _write_tables(tmp: Path, inputs: Inputs, analysis: Analysis, matrix: pd.Data
     built.headline["robustness"] = robustness_summary(analysis, groups, candidates, pairs_status, spatial)
     built.headline["statistics"] = statistics_summary(analysis, pairs_status, spatial, config) if config else {}
     built.headline["verdicts"] = verdict_summary(clusters_status, analysis.level)  # mapping/analysis/verdicts.py
+    laps("summaries")
     counts: dict[str, int] = {}
     counts["location_quotients.csv"] = write_csv(lq_out, tmp / "location_quotients.csv")
     counts["activity_groups.csv"] = write_csv(built.activity_groups[ACTIVITY_GROUP_COLUMNS], tmp / "activity_groups.csv")
