@@ -197,11 +197,13 @@ def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float 
                  min_share_of_national: float | dict = 0.0, cmp_lq_percentile: float = 75.0, cmp_min_lq: float = 1.0,
                  cmp_size_percentile: float = 25.0,
                  cmp_size_indicators: tuple[str, ...] = ("employment", "establishments"),
-                 eco_top_share: float = 0.10, eco_min_stars: int = 2, codes=None) -> dict[str, pd.Series]:
+                 eco_top_share: float = 0.10, eco_min_stars: int = 2, codes=None,
+                 point_only: bool = False) -> dict[str, pd.Series]:
     """The columns :func:`apply_rule` sets, in its column order, without copying the table.
 
     For callers that need one of them (e.g. ``specialised`` under every rule) on a large table;
-    ``codes``: a :class:`mapping.analysis.frames.KeyCodes` of ``lq`` shared between calls.
+    ``codes``: a :class:`mapping.analysis.frames.KeyCodes` of ``lq`` shared between calls;
+    ``point_only``: return ``specialised`` alone (the calls on the bounds and the text columns are skipped).
     """
     if rule not in RULES:
         raise MappingError(f"specialisation rule {rule!r} is not one of {RULES}")
@@ -228,8 +230,9 @@ def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float 
                 continue
             val, vlo, vhi, scut = _size_cutoffs(df, ind, cmp_size_percentile, codes)
             point &= (val > scut).fillna(False)
-            sure &= (vlo > scut).fillna(False)
-            maybe &= (vhi > scut).fillna(False)
+            if not point_only:
+                sure &= (vlo > scut).fillna(False)
+                maybe &= (vhi > scut).fillna(False)
     else:
         positive = df["value"] > 0
         focus = df["value"] / df["region_total"]
@@ -245,13 +248,17 @@ def rule_columns(lq: pd.DataFrame, *, rule: str = "threshold", threshold: float 
             return ((sn >= size_cut).astype(int) + (lqv >= cut).astype(int) + (fo >= focus_cut).astype(int))
 
         s_point = stars(df["share_of_national"], lq_p, focus)
-        s_low = stars(df["share_of_national_low"], lq_lo, df["region_share_low"])
-        s_high = stars(df["share_of_national_high"], lq_hi, df["region_share_high"])
-        cols["eco_stars"] = s_point.where(df["value"].notna())
-        point, sure, maybe = s_point >= eco_min_stars, s_low >= eco_min_stars, s_high >= eco_min_stars
+        point = s_point >= eco_min_stars
+        if not point_only:
+            s_low = stars(df["share_of_national_low"], lq_lo, df["region_share_low"])
+            s_high = stars(df["share_of_national_high"], lq_hi, df["region_share_high"])
+            cols["eco_stars"] = s_point.where(df["value"].notna())
+            sure, maybe = s_low >= eco_min_stars, s_high >= eco_min_stars
     # Cells the rule would call at the published values but the size floors remove (reported).
     cols["below_size_floor"] = point.fillna(False).astype(bool) & lq_p.notna() & ~point_f
     point = point.fillna(False).astype(bool) & point_f & lq_p.notna()
+    if point_only:
+        return {"specialised": point}
     sure = sure.fillna(False).astype(bool) & sure_f & point
     maybe = (maybe.fillna(False).astype(bool) & maybe_f) | point | sure
     # An activity with no positive published value anywhere is not measurable: no call.

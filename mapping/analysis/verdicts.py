@@ -177,7 +177,7 @@ def _specialised_by_variant(lq: pd.DataFrame, settings, analysis_level: str, lev
         # The configured rule keeps the run's own decision (whatever else gates it upstream).
         codes = KeyCodes(sub)  # the key columns factorised once for every variant
         flags = {name: sub["specialised"] if name == settings.rule else
-                 rule_columns(sub, rule=rname, **kw, codes=codes)["specialised"] for name, rname, kw in variants}
+                 rule_columns(sub, rule=rname, **kw, codes=codes, point_only=True)["specialised"] for name, rname, kw in variants}
         sp = specialised_variants(sub, flags, indicators=tuple(inds), rule=rule, level=level)
         out[level] = cache[level] = sp[["region_code", "activity_code", *flags]]
     return out

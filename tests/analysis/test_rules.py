@@ -146,3 +146,23 @@ def test_national_zero_activity_is_never_called():
               lows={("a", "p"): 0.0, ("b", "p"): 0.0})
     lq = apply_rule(_lq(t))
     assert (lq.loc[lq["activity_code"] == "p", "specialisation_call"] == "no").all()
+
+
+@pytest.mark.parametrize("rule", ["threshold", "cmp_percentile", "eco_stars"])
+def test_point_only_gives_the_same_decision(rule):
+    """``rule_columns(point_only=True)`` skips the bounds' calls but decides ``specialised`` the same
+    (SYNTHETIC random cells with suppressed ones, a second indicator and size floors)."""
+    from mapping.analysis.rules import rule_columns
+
+    rng = np.random.default_rng(4)
+    emp = {(f"r{i}", a): float(rng.integers(0, 200)) for i in range(25) for a in "pqrst"}
+    est = {k: float(rng.integers(1, 20)) for k in emp}
+    flags = {k: "suppressed" for k in list(emp)[::11]}
+    t = pd.concat([_tidy({k: (np.nan if k in flags else v) for k, v in emp.items()}, flags=flags,
+                         lows={k: 0.0 for k in flags}, highs={k: 300.0 for k in flags}),
+                   _tidy(est, indicator="establishments", unit="count")])
+    lq = _lq(t)
+    kw = dict(rule=rule, threshold=1.2, min_value={"employment": 5.0}, min_share_of_national=0.001)
+    full = rule_columns(lq, **kw)["specialised"]
+    assert full.any() and not full.all()
+    pd.testing.assert_series_equal(rule_columns(lq, **kw, point_only=True)["specialised"], full)
