@@ -205,13 +205,15 @@ def grouping_stability(lq: pd.DataFrame, labels, *, indicator: str, level: str, 
                        method: str, extra: dict[str, pd.DataFrame] | None = None,
                        weights: dict[str, float] | None = None, n_resamples: int = 50, seed: int = 42,
                        min_regions: int = 5, control: pd.Series | None = None, scale: str = "raw",
-                       ranked: tuple[str, ...] = ()) -> tuple[float, pd.Series, list[float]]:
+                       ranked: tuple[str, ...] = (), wide: pd.DataFrame | None = None
+                       ) -> tuple[float, pd.Series, list[float]]:
     """Stability of a grouping when the regions are resampled (bootstrap).
 
     Each resample draws the regions with replacement, recomputes the co-location matrix (the other
     sources, which need no regional data, stay as they are), regroups with the same method and
     number of groups, and compares with ``labels``: the adjusted Rand index for the whole grouping
-    and, per activity, the Jaccard overlap of its group mates.
+    and, per activity, the Jaccard overlap of its group mates. ``wide``: the
+    :func:`mapping.analysis.relatedness.colocation_wide` of the same arguments, when the caller has it.
 
     Returns
     -------
@@ -222,7 +224,8 @@ def grouping_stability(lq: pd.DataFrame, labels, *, indicator: str, level: str, 
     """
     from sklearn.metrics import adjusted_rand_score
 
-    wide = colocation_wide(lq, indicator=indicator, level=level, year=year, measure=measure)
+    if wide is None:
+        wide = colocation_wide(lq, indicator=indicator, level=level, year=year, measure=measure)
     z = None
     if control is not None:
         zz = control.reindex(wide.index)
@@ -295,7 +298,10 @@ def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classific
     """
     rc = settings
     scale = rc.combine_scale
-    coloc = relatedness(lq, indicator=rc.indicator, level=level, year=year, measure=rc.measure, control=control)
+    # The regions x activities LQs, pivoted once for every step below (a pivot of millions of rows each time).
+    wide_all = colocation_wide(lq, indicator=rc.indicator, level=level, year=year, measure=rc.measure)
+    coloc = relatedness(lq, indicator=rc.indicator, level=level, year=year, measure=rc.measure, control=control,
+                        wide=wide_all)
     codes = list(coloc.index)
     comps: dict[str, pd.DataFrame] = {"colocation": coloc}
     auto = rc.weights == "auto"
@@ -322,7 +328,7 @@ def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classific
         ranked = tuple(k for k in comps if k != "colocation")
         for k in ranked:
             comps[k] = pd.DataFrame(rank_scale(comps[k].to_numpy(dtype=float)), index=codes, columns=codes)
-    wide = colocation_wide(lq, indicator=rc.indicator, level=level, year=year, measure=rc.measure)
+    wide = wide_all
     z = None
     if control is not None:
         zz = control.reindex(wide.index)
@@ -347,7 +353,7 @@ def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classific
     k = groups.attrs["n_groups"]
     extra = {n: m for n, m in comps.items() if n != "colocation"}
     stab_kw = dict(indicator=rc.indicator, level=level, year=year, measure=rc.measure, method=rc.method, seed=seed,
-                   control=control, scale=scale, ranked=ranked)
+                   control=control, scale=scale, ranked=ranked, wide=wide_all)
     final = groups.set_index("activity_code")["group_id"]
     if rc.stability_resamples > 0:
         ari, per, _ = grouping_stability(lq, final, extra=extra, weights=weights,
@@ -366,7 +372,7 @@ def build_groups(lq: pd.DataFrame, settings, *, year: int, level: str, classific
         attrs["development"] = development_by_group(wide, control, final, coloc, comps.get("io"))
     attrs["io"] = io_info
     attrs["sources"] = source_contributions(lq, comps, weights, k=k, settings=rc, year=year, level=level,
-                                            seed=seed, final=final, control=control, ranked=ranked)
+                                            seed=seed, final=final, control=control, ranked=ranked, wide=wide_all)
     thr = float(np.quantile(matrix.to_numpy()[np.triu_indices(len(codes), 1)], rc.link_quantile))
     attrs["link_threshold"] = thr
     attrs["link_quantile"] = rc.link_quantile
@@ -478,14 +484,16 @@ def _validate(sel: dict, comps: dict, wide: pd.DataFrame, z, groups: pd.DataFram
 
 def source_contributions(lq: pd.DataFrame, comps: dict[str, pd.DataFrame], weights: dict[str, float], *, k: int,
                          settings, year: int, level: str, seed: int, final: pd.Series,
-                         control: pd.Series | None = None, ranked: tuple[str, ...] = ()) -> list[dict]:
+                         control: pd.Series | None = None, ranked: tuple[str, ...] = (),
+                         wide: pd.DataFrame | None = None) -> list[dict]:
     """What each relatedness source adds: groupings with co-location alone, each source alone and all.
 
     For each variant, with the same method and number of groups: mean silhouette and validation
     margin on its own matrix, the correlation of its matrix with co-location (off-diagonal), the
     agreement (ARI) of its grouping with the final one, and the bootstrap stability over regions
     (co-location recomputed per resample; a source alone that needs no regional data is 1 by
-    construction, so stability is reported only for variants containing co-location).
+    construction, so stability is reported only for variants containing co-location). ``wide``: the
+    :func:`mapping.analysis.relatedness.colocation_wide` of ``lq``, when the caller has it.
     """
     from sklearn.metrics import adjusted_rand_score
 
@@ -522,7 +530,7 @@ def source_contributions(lq: pd.DataFrame, comps: dict[str, pd.DataFrame], weigh
             ari, _, _ = grouping_stability(lq, pd.Series(lab, index=codes), indicator=rc.indicator, level=level,
                                            year=year, measure=rc.measure, method=rc.method, extra=extra,
                                            weights=w, n_resamples=n_boot, seed=seed, control=control,
-                                           scale=getattr(rc, "combine_scale", "raw"), ranked=ranked)
+                                           scale=getattr(rc, "combine_scale", "raw"), ranked=ranked, wide=wide)
             row["stability_ari"] = ari
         else:
             row["stability_ari"] = 1.0

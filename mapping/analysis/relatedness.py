@@ -38,7 +38,7 @@ PROXIMITY_LQ = 1.0
 
 def relatedness(lq: pd.DataFrame, *, indicator: str, level: str = "section", year: int | None = None,
                 measure: str = "correlation", min_regions: int = 5, control: pd.Series | None = None,
-                regions: list[str] | None = None) -> pd.DataFrame:
+                regions: list[str] | None = None, wide: pd.DataFrame | None = None) -> pd.DataFrame:
     """Activity x activity relatedness from co-location across regions.
 
     Parameters
@@ -62,6 +62,8 @@ def relatedness(lq: pd.DataFrame, *, indicator: str, level: str = "section", yea
         the control explains.
     regions : list of str, optional
         Use only these regions (e.g. one half of a split for validation).
+    wide : DataFrame, optional
+        :func:`colocation_wide` of the same arguments, when the caller has it (not modified).
 
     Returns
     -------
@@ -75,7 +77,8 @@ def relatedness(lq: pd.DataFrame, *, indicator: str, level: str = "section", yea
     MappingError
         Unknown measure, or fewer than 3 activities or ``min_regions`` regions with data.
     """
-    wide = colocation_wide(lq, indicator=indicator, level=level, year=year, measure=measure)
+    if wide is None:
+        wide = colocation_wide(lq, indicator=indicator, level=level, year=year, measure=measure)
     year = int(wide.attrs["year"])
     if regions is not None:
         wide = wide.loc[wide.index.isin(regions)]
