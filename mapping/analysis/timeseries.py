@@ -91,7 +91,7 @@ def pair_persistence(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
         first_year, last_year, lq_change`` (``lq_max`` in the last year minus in the first year
         with data), ``single_year`` (specialised in exactly one year of several).
     """
-    from mapping.analysis.frames import group_codes, rows
+    from mapping.analysis.frames import rows
     from mapping.analysis.specialisation import specialised_only
 
     reads = ["year", "classification", "level", "region_code", "activity_code", "indicator", "specialised", "lq"]
@@ -102,8 +102,31 @@ def pair_persistence(lq: pd.DataFrame, *, indicators: tuple[str, ...], rule: str
     if not frames:
         return pd.DataFrame(columns=["classification", "level", "region_code", "activity_code", "n_years",
                                      "years_specialised", "first_year", "last_year", "lq_change", "single_year"])
-    allsp = pd.concat(frames, ignore_index=True)
-    keys = ["classification", "level", "region_code", "activity_code"]
+    if len(frames) == 1:  # one year: every cell is one row already in key order, nothing to aggregate
+        return _one_year_persistence(frames[0])
+    return _persistence(pd.concat(frames, ignore_index=True))
+
+
+_PAIR_KEYS = ["classification", "level", "region_code", "activity_code"]
+
+
+def _one_year_persistence(sp: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_persistence` of one year's :func:`~mapping.analysis.specialisation.specialised_only` rows
+    (unique cells, sorted by the keys), column for column without grouping millions of rows."""
+    hasv = sp["lq_max"].notna().to_numpy()
+    year = sp["year"].to_numpy()
+    seen = year if hasv.all() else np.where(hasv, year, np.nan)  # a cell without an LQ has no year (NaN)
+    out = pd.DataFrame({"years_specialised": sp["specialised"].to_numpy().astype(np.int64),
+                        "n_years": hasv.astype(np.int64), "first_year": seen, "last_year": seen.copy(),
+                        "lq_change": np.full(len(sp), np.nan), "single_year": np.zeros(len(sp), bool)})
+    return pd.concat([sp[_PAIR_KEYS].reset_index(drop=True), out], axis=1)
+
+
+def _persistence(allsp: pd.DataFrame) -> pd.DataFrame:
+    """The aggregates of :func:`pair_persistence` over the years' :func:`specialised_only` rows."""
+    from mapping.analysis.frames import group_codes
+
+    keys = _PAIR_KEYS
     code, uniques = group_codes(allsp, keys)  # numbered in sorted key order, as groupby(keys) is
     code = pd.Series(code, index=allsp.index)
     hasv = allsp["lq_max"].notna()

@@ -87,3 +87,23 @@ def test_real_multi_year_case_emiss_organisations_2019_2022(shared, tmp_path):
     assert (s["years_specialised"] == 4).mean() > 0.7  # most specialisations persist
     assert 0 < s["single_year"].sum() < 20  # a few appear in 2022 only
     assert s.loc[s["single_year"], "lq_change"].gt(0).all()  # they rose into specialisation
+
+
+@pytest.mark.parametrize("gaps", [False, True])
+def test_one_year_persistence_equals_the_grouped_aggregates(gaps):
+    """The one-year shortcut gives the multi-year aggregation's frame exactly (dtypes included)."""
+    import numpy as np
+
+    from mapping.analysis.timeseries import _one_year_persistence, _persistence
+
+    rng = np.random.default_rng(2)
+    n = 60
+    sp = pd.DataFrame({"year": 2021, "classification": "X", "level": "section",
+                       "region_code": np.repeat([f"r{i:02d}" for i in range(12)], 5),  # sorted keys, as specialised_only gives
+                       "activity_code": np.tile(list("abcde"), 12), "specialised": rng.random(n) < 0.3,
+                       "lq_max": rng.uniform(0, 4, n)})
+    if gaps:
+        sp.loc[::7, "lq_max"] = np.nan
+    for col in ("classification", "level", "region_code", "activity_code"):
+        sp[col] = sp[col].astype(str)
+    pd.testing.assert_frame_equal(_one_year_persistence(sp), _persistence(sp), check_exact=True)
