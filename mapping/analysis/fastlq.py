@@ -188,8 +188,13 @@ def _pairwise_corr(x: np.ndarray, min_periods: int) -> np.ndarray:
         xf = xs - xs.mean(axis=0)
         cov = xf.T @ xf
         d = np.sqrt(np.diag(cov))
+        dd = np.outer(d, d)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[np.ix_(f, f)] = np.where(np.outer(d, d) > 0, cov / np.outer(d, d), np.nan)
+            r = np.where(dd > 0, cov / dd, np.nan)
+        if len(f) == n:  # every column complete: the block is the whole matrix (no scatter of n x n cells)
+            out = r
+        else:
+            out[np.ix_(f, f)] = r
     g = np.flatnonzero(~full)
     if len(g):
         m = present.astype(float)
@@ -234,7 +239,7 @@ def dense_relatedness(lq: np.ndarray, *, measure: str = "correlation", min_regio
     x = np.asarray(lq, dtype=float)
     present = ~np.isnan(x)
     if present.all():  # no gaps: every pair is seen together in every region
-        together = np.full((x.shape[1], x.shape[1]), x.shape[0])
+        together = None
     else:
         pf = present.astype(np.float32)  # exact for counts below 2**24
         together = pf.T @ pf
@@ -254,8 +259,11 @@ def dense_relatedness(lq: np.ndarray, *, measure: str = "correlation", min_regio
         mat = np.fmin(cond, cond.T)
     else:
         raise MappingError(f"relatedness measure {measure!r} is not one of ('correlation', 'cosine', 'proximity')")
-    mat = np.where(together >= min_regions, mat, 0.0)
-    mat = np.nan_to_num(mat, nan=0.0)
+    if together is not None:
+        mat = np.where(together >= min_regions, mat, 0.0)
+    elif x.shape[0] < min_regions:
+        mat = np.zeros_like(mat)
+    mat = np.nan_to_num(mat, nan=0.0, copy=False)  # every measure above built a fresh array
     np.fill_diagonal(mat, 1.0)
     return mat
 
