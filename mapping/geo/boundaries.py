@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from mapping.errors import MappingError, format_items
 
-__all__ = ["load_boundaries", "find_neighbours", "split_antimeridian", "to_rfc7946"]
+__all__ = ["load_boundaries", "find_neighbours", "split_antimeridian", "rfc7946_geometries", "to_rfc7946"]
 
 REQUIRED_COLUMNS = ("region_code", "geometry")
 EPSG = 4326
@@ -244,6 +244,64 @@ def _rfc7946_geometry(geom: BaseGeometry, precision: int, code: str) -> shapely.
     return shapely.orient_polygons(shapely.MultiPolygon(polys), exterior_cw=False)
 
 
+def rfc7946_geometries(geoms, *, precision: int = RFC7946_PRECISION, codes=None) -> np.ndarray:
+    """Convert an array of unsplit polygonal geometries to RFC 7946 form, in one vectorised pass.
+
+    The same result, geometry for geometry, as converting each alone (split at 180 degrees, snapped
+    to ``precision`` decimals, repaired where snapping broke validity, rings oriented; see
+    :func:`to_rfc7946`), but the rounding, validity check, part extraction and orientation run once
+    over the whole array: a run has thousands of distinct candidate shapes, most of which need
+    nothing beyond rounding. Only shapes crossing 180 degrees are split one by one, and only shapes
+    that rounding made invalid take the slow snapping path.
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+        Non-empty Polygons/MultiPolygons in EPSG:4326 (longitude/latitude, degrees), unsplit. The
+        CRS is not checked here (:func:`to_rfc7946` checks it).
+    precision : int, default 6
+        Decimal places kept in longitude/latitude.
+    codes : sequence of str, optional
+        A name per geometry for error messages (default ``row <i>``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of valid MultiPolygons, one per input, all longitudes within [-180, 180].
+
+    Raises
+    ------
+    MappingError
+        If a geometry is not polygonal (when it needs splitting) or becomes empty after rounding.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.empty(len(geoms), dtype=object)
+    if not len(geoms):
+        return out
+    codes = [f"row {i}" for i in range(len(geoms))] if codes is None else list(codes)
+    bounds = shapely.bounds(geoms)
+    split = geoms.copy()
+    for i in np.flatnonzero((bounds[:, 0] < -180) | (bounds[:, 2] > 180)):
+        split[i] = split_antimeridian(geoms[i])
+    # As in _rfc7946_geometry: rounding first; the shapes it makes invalid take the per-shape path.
+    snapped = shapely.transform(split, lambda c: np.round(c, precision))
+    valid = shapely.is_valid(snapped)
+    for i in np.flatnonzero(~valid):
+        out[i] = _rfc7946_geometry(geoms[i], precision, codes[i])
+    fast = np.flatnonzero(valid)
+    if not len(fast):
+        return out
+    parts, owner = shapely.get_parts(snapped[fast], return_index=True)
+    keep = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(parts)
+    empty = np.bincount(owner[keep], minlength=len(fast)) == 0
+    if empty.any():
+        code = codes[fast[np.flatnonzero(empty)[0]]]
+        raise MappingError(f"to_rfc7946: region {code}: geometry became empty at {precision} decimals")
+    multi = shapely.multipolygons(parts[keep], indices=owner[keep])
+    out[fast] = shapely.orient_polygons(multi, exterior_cw=False)
+    return out
+
+
 def to_rfc7946(gdf: gpd.GeoDataFrame, *, precision: int = RFC7946_PRECISION) -> gpd.GeoDataFrame:
     """Convert unsplit boundaries to the form GeoJSON (RFC 7946) requires.
 
@@ -290,6 +348,6 @@ def to_rfc7946(gdf: gpd.GeoDataFrame, *, precision: int = RFC7946_PRECISION) -> 
     if bad:
         raise MappingError(f"to_rfc7946: expected non-empty Polygon/MultiPolygon geometries; {format_items(bad)}")
     out = gdf.copy()
-    out[out.geometry.name] = gpd.GeoSeries([_rfc7946_geometry(g, precision, c) for g, c in zip(gdf.geometry, codes)],
-                                 index=gdf.index, crs=gdf.crs)
+    out[out.geometry.name] = gpd.GeoSeries(rfc7946_geometries(gdf.geometry.to_numpy(), precision=precision,
+                                                              codes=codes.tolist()), index=gdf.index, crs=gdf.crs)
     return out

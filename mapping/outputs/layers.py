@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -45,41 +46,54 @@ class _Geometries:
 
     Many rows share a region (a US run has thousands of divergence pairs over 51 states, candidates
     repeat regions), and snapping a detailed outline is the slow part, so each set of codes is
-    unioned and converted once.
+    unioned and converted once. A large run has thousands of distinct sets: they are unioned one by
+    one (plain shapely calls) and then converted together in one vectorised pass
+    (:func:`mapping.geo.boundaries.rfc7946_geometries`).
     """
 
     def __init__(self, geoms: pd.Series):
-        self.geoms = geoms
-        self.unsplit: dict[str, object] = {}
-        self.rfc: dict[str, object] = {}
+        self.parts = dict(zip(geoms.index, geoms.to_numpy()))
+        #: Code set -> position in ``unsplit``/``rfc`` (object arrays; None where no unit has a geometry).
+        self.pos: dict[str, int] = {}
+        self.unsplit = np.empty(0, dtype=object)
+        self.rfc = np.empty(0, dtype=object)
         # Boundaries that tile without overlaps or gaps (the bundled RU and US files) are unioned as a
         # coverage: the same result as a general union, several times faster on a country-sized candidate.
         self.coverage = bool(len(geoms)) and bool(shapely.coverage_is_valid(geoms.to_numpy()))
 
-    def _build(self, codes: str) -> None:
-        parts = [self.geoms[c] for c in codes.split(";") if c in self.geoms.index]
+    def _union(self, codes: str):
+        parts = [self.parts[c] for c in codes.split(";") if c in self.parts]
         if not parts:
-            self.unsplit[codes] = self.rfc[codes] = None
-            return
+            return None
         if len(parts) == 1:
-            u = parts[0]
-        else:
-            u = shapely.coverage_union_all(parts) if self.coverage else shapely.union_all(parts)
+            return parts[0]
+        u = shapely.coverage_union_all(parts) if self.coverage else shapely.union_all(parts)
         if u.geom_type not in ("Polygon", "MultiPolygon"):  # slivers of a union: keep the polygonal parts
             u = shapely.MultiPolygon([p for p in shapely.get_parts(u) if p.geom_type == "Polygon"])
-        self.unsplit[codes] = u
-        self.rfc[codes] = bnd.to_rfc7946(
-            gpd.GeoDataFrame({"region_code": [codes]}, geometry=[u], crs="EPSG:4326")).geometry.iloc[0]
+        return u
+
+    def _build(self, code_sets: list[str]) -> None:
+        new = [c for c in dict.fromkeys(code_sets) if c not in self.pos]
+        if not new:
+            return
+        unions = np.empty(len(new), dtype=object)
+        unions[:] = [self._union(c) for c in new]
+        rfc = np.empty(len(new), dtype=object)
+        has = np.flatnonzero(~pd.isna(unions))
+        rfc[has] = bnd.rfc7946_geometries(unions[has], codes=[new[i] for i in has])
+        self.pos.update((c, len(self.unsplit) + i) for i, c in enumerate(new))
+        self.unsplit = np.concatenate([self.unsplit, unions])
+        self.rfc = np.concatenate([self.rfc, rfc])
 
     def layer(self, table: pd.DataFrame, codes_col: str) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
         """Rows that have a geometry, in RFC 7946 form, and the same rows' unsplit geometry."""
-        for codes in table[codes_col].unique():
-            if codes not in self.rfc:
-                self._build(codes)
-        keep = table[codes_col].map(lambda c: self.rfc[c] is not None).to_numpy(dtype=bool)
+        codes = table[codes_col].tolist()
+        self._build(codes)
+        at = np.fromiter((self.pos[c] for c in codes), dtype=np.intp, count=len(codes))
+        keep = ~pd.isna(self.rfc[at])
         t = table.loc[keep].reset_index(drop=True)
-        gdf = gpd.GeoDataFrame(t, geometry=[self.rfc[c] for c in t[codes_col]], crs="EPSG:4326")
-        return gdf, gpd.GeoSeries([self.unsplit[c] for c in t[codes_col]], crs="EPSG:4326")
+        gdf = gpd.GeoDataFrame(t, geometry=self.rfc[at[keep]], crs="EPSG:4326")
+        return gdf, gpd.GeoSeries(self.unsplit[at[keep]], crs="EPSG:4326")
 
 
 def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, clusters_status, supported,
