@@ -41,6 +41,29 @@ def _join_names(codes: str, names: dict[str, str]) -> str:
     return ";".join(names.get(c, "") for c in codes.split(";") if c)
 
 
+def _per_value(fn, values) -> list:
+    """``[fn(v) for v in values]``, calling ``fn`` once per distinct value.
+
+    Tens of thousands of candidate rows share a few thousand region and activity sets; ``values``
+    is a plain list (``Series.tolist()``), which iterates far faster than an Arrow-backed column.
+    """
+    cache: dict = {}
+    for v in values:
+        if v not in cache:
+            cache[v] = fn(v)
+    return [cache[v] for v in values]
+
+
+def _member_clusters(members: list, sup_of: dict) -> list[str]:
+    """Per candidate, the sorted ``;``-joined ids of the supported clusters touching any of its members."""
+    out = []
+    for mem in members:
+        ids = {cid for m in mem for cid in sup_of.get((m["region_code"], m["activity_code"]), "").split(";")}
+        ids.discard("")
+        out.append(";".join(sorted(ids)))
+    return out
+
+
 class _Geometries:
     """Each distinct set of units' geometry, built once: the unsplit union (EPSG:4326) and its RFC 7946 form.
 
@@ -127,25 +150,24 @@ def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, 
     gname = {g: group_name(m["activity_code"], act_en) for g, m in ag.groupby("group_id")}
 
     # Which supported clusters touch each region x activity.
-    sup_of = dict(zip(zip(pairs_status["region_code"], pairs_status["activity_code"]),
-                      pairs_status["supported_cluster_ids"]))
+    sup_of = dict(zip(zip(pairs_status["region_code"].tolist(), pairs_status["activity_code"].tolist()),
+                      pairs_status["supported_cluster_ids"].tolist()))
 
     c = candidates.copy()
-    c["group_label"] = c["group_id"].map(lambda g: glabel.get(g, f"{g}: singleton"))
+    gids, acodes, rcodes = c["group_id"].tolist(), c["activity_codes"].tolist(), c["region_codes"].tolist()
+    c["group_label"] = [glabel.get(g, f"{g}: singleton") for g in gids]
     # Legends name activities, not codes: the group's member activities in words (mapping/outputs/styles.py).
-    c["group_name"] = [gname.get(g) or group_name(str(a).split(";"), act_en) for g, a in
-                       zip(c["group_id"], c["activity_codes"])]
-    c["region_names"] = c["region_codes"].map(lambda s: _join_names(s, name_ru))
-    c["region_names_en"] = c["region_codes"].map(lambda s: _join_names(s, name_en))
-    c["federal_districts"] = c["region_codes"].map(
-        lambda s: ";".join(sorted({fd.get(x, "") for x in s.split(";")} - {""})))
-    c["activity_names"] = c["activity_codes"].map(lambda s: _join_names(s, act_ru))
-    c["activity_names_en"] = c["activity_codes"].map(lambda s: _join_names(s, act_en))
+    singleton_name = _per_value(lambda a: group_name(str(a).split(";"), act_en), acodes)
+    c["group_name"] = [gname.get(g) or n for g, n in zip(gids, singleton_name)]
+    c["region_names"] = _per_value(lambda s: _join_names(s, name_ru), rcodes)
+    c["region_names_en"] = _per_value(lambda s: _join_names(s, name_en), rcodes)
+    c["federal_districts"] = _per_value(lambda s: ";".join(sorted({fd.get(x, "") for x in s.split(";")} - {""})),
+                                        rcodes)
+    c["activity_names"] = _per_value(lambda s: _join_names(s, act_ru), acodes)
+    c["activity_names_en"] = _per_value(lambda s: _join_names(s, act_en), acodes)
     c["year"], c["classification"], c["level"] = analysis.year, analysis.classification, analysis.level
-    c["supported_cluster_ids"] = [
-        ";".join(sorted({cid for m in mem for cid in sup_of.get((m["region_code"], m["activity_code"]), "").split(";")
-                         if cid})) for mem in c["members"]]
-    c["has_geometry"] = c["region_codes"].map(lambda s: any(x in has_geom for x in s.split(";")))
+    c["supported_cluster_ids"] = _member_clusters(c["members"].tolist(), sup_of)
+    c["has_geometry"] = _per_value(lambda s: any(x in has_geom for x in s.split(";")), rcodes)
     c = c.drop(columns="members")
 
     s = supported.drop(columns=["activity_codes"]).merge(clusters_status, on="cluster_id", how="left")
@@ -172,8 +194,8 @@ def build_layers(inputs, analysis, groups, geography, candidates, pairs_status, 
     d["activity_name"] = d["activity_code"].map(act_ru).fillna("")
     d["activity_name_en"] = d["activity_code"].map(act_en).fillna("")
     d["classification"], d["level"], d["year"] = analysis.classification, analysis.level, analysis.year
-    d["supported_cluster_names"] = d["supported_cluster_ids"].map(
-        lambda x: ";".join(sup_names.get(i, "") for i in x.split(";") if i))
+    d["supported_cluster_names"] = _per_value(lambda x: ";".join(sup_names.get(i, "") for i in x.split(";") if i),
+                                              d["supported_cluster_ids"].tolist())
     gmap = dict(zip(groups["activity_code"], groups["group_id"]))
     d["group_id"] = d["activity_code"].map(gmap).fillna("")
     d["lq_indicator"] = d["lq_indicator"].fillna("")

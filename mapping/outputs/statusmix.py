@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pandas as pd
 
 from mapping.errors import MappingError
@@ -146,16 +147,24 @@ def region_divergence(pairs: pd.DataFrame, *, region_info: pd.DataFrame | None =
     first = g[["year", "classification", "level"]].first()
     counts = pd.crosstab(p["region_code"], p["status"]).reindex(index=out.index, columns=list(CONTRACT_STATUSES),
                                                                 fill_value=0)
-    out["status_mix"] = g["status"].agg(status_mix)
+    # One pass over plain lists instead of a Python function per group (a large run has thousands of regions).
+    present = counts[sorted(CONTRACT_STATUSES)].to_numpy() > 0
+    keys = present @ (1 << np.arange(present.shape[1]))
+    mixes = {k: status_mix([st for b, st in enumerate(sorted(CONTRACT_STATUSES)) if k >> b & 1]) for k in set(keys.tolist())}
+    out["status_mix"] = [mixes[k] for k in keys.tolist()]
     out["n_pairs"] = g.size().astype("int64")
     for s in CONTRACT_STATUSES:
         out[count_column(s)] = counts[s].astype("int64")
-    acts = p.groupby(["region_code", "status"])["activity_code"].agg(";".join).unstack()
+    acts: dict[tuple, list] = {}
+    ids: dict[str, set] = {}
+    for r, st, a, x in zip(p["region_code"].tolist(), p["status"].tolist(), p["activity_code"].tolist(),
+                           p["supported_cluster_ids"].tolist()):
+        acts.setdefault((r, st), []).append(a)
+        ids.setdefault(r, set()).update(i for i in str(x).split(";") if i and i != "nan")
+    regions = out.index.tolist()
     for s in CONTRACT_STATUSES:
-        col = acts[s] if s in acts.columns else pd.Series(dtype=object)
-        out[f"activities_{s}"] = col.reindex(out.index).fillna("").astype(str)
-    out["supported_cluster_ids"] = g["supported_cluster_ids"].agg(
-        lambda v: ";".join(sorted({i for x in v for i in str(x).split(";") if i and i != "nan"})))
+        out[f"activities_{s}"] = [";".join(acts.get((r, s), ())) for r in regions]
+    out["supported_cluster_ids"] = [";".join(sorted(ids[r])) for r in regions]
     out["lq_max"] = pd.to_numeric(g["lq_max"].max(), errors="coerce").astype(float)
     out = out.join(first)
     out["year"] = out["year"].astype("int64")

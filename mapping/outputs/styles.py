@@ -172,23 +172,31 @@ def _semi(values: str) -> str:
 
 def _titles(gdf: pd.DataFrame, kind: str) -> tuple[list[str], list[str]]:
     """Plain-text ``title`` and ``description`` (the viewer escapes them; no HTML here)."""
-    titles, descs = [], []
-    for r in gdf.to_dict("records"):
-        if kind == "divergence":
-            titles.append(f"{r['region_name_en']} ({r['region_name']}): {mix_label(r['status_mix'])}")
-            counts = "; ".join(f"{STATUS_LABELS[s][0]}: {r[f'n_{s}']}" for s in CONTRACT_STATUSES if r[f"n_{s}"])
-            descs.append(f"{r['n_pairs']} region × activity pairs ({counts}); year {r['year']}; "
-                         f"details in divergence_pairs.csv (region_code {r['region_code']})")
-        elif kind == "supported_clusters":
-            titles.append(f"{r['name_en']} ({r['name_ru']})")
-            descs.append(f"status: {r['status']}; regions: {_semi(r['region_names'])}; activities: "
-                         f"{_semi(r['cluster_activity_codes'])}; best LQ: "
-                         f"{_num(r['best_lq'])}; programme {r['programme']}")
-        else:
-            titles.append(f"Candidate {r.get('candidate_id', '')}: {_semi(r['activity_names_en'])}")
-            descs.append(f"group {r['group_id']}: {r.get('group_name', '')}; regions: {_semi(r['region_names_en'])}; "
-                         f"max LQ: {_num(r['max_lq'])}; supported clusters: "
-                         f"{_semi(r['supported_cluster_ids']) or 'none'}")
+    n = len(gdf)
+
+    def col(name: str, default=None) -> list:
+        # Plain lists: iterating an Arrow-backed column (or ``to_dict("records")``) row by row is far slower.
+        return gdf[name].tolist() if name in gdf.columns or default is None else [default] * n
+
+    if kind == "divergence":
+        labels = {m: mix_label(m) for m in set(col("status_mix"))}
+        titles = [f"{en} ({ru}): {labels[m]}" for en, ru, m in
+                  zip(col("region_name_en"), col("region_name"), col("status_mix"))]
+        counts = zip(*(col(f"n_{s}") for s in CONTRACT_STATUSES))
+        descs = [f"{n_pairs} region × activity pairs ("
+                 + "; ".join(f"{STATUS_LABELS[s][0]}: {k}" for s, k in zip(CONTRACT_STATUSES, ks) if k)
+                 + f"); year {year}; details in divergence_pairs.csv (region_code {code})"
+                 for n_pairs, ks, year, code in zip(col("n_pairs"), counts, col("year"), col("region_code"))]
+    elif kind == "supported_clusters":
+        titles = [f"{en} ({ru})" for en, ru in zip(col("name_en"), col("name_ru"))]
+        descs = [f"status: {st}; regions: {_semi(rn)}; activities: {_semi(ac)}; best LQ: {_num(lq)}; programme {pr}"
+                 for st, rn, ac, lq, pr in zip(col("status"), col("region_names"), col("cluster_activity_codes"),
+                                               col("best_lq"), col("programme"))]
+    else:
+        titles = [f"Candidate {cid}: {_semi(an)}" for cid, an in zip(col("candidate_id", ""), col("activity_names_en"))]
+        descs = [f"group {g}: {gn}; regions: {_semi(rn)}; max LQ: {_num(lq)}; supported clusters: {_semi(sc) or 'none'}"
+                 for g, gn, rn, lq, sc in zip(col("group_id"), col("group_name", ""), col("region_names_en"),
+                                              col("max_lq"), col("supported_cluster_ids"))]
     return titles, descs
 
 
