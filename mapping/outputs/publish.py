@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 
 from mapping.hashing import sha256_file
 from mapping.outputs.csvtext import frame_csv
@@ -69,6 +70,31 @@ def _write_frame(df: pd.DataFrame, path: Path, **kwargs) -> None:
     pyogrio.write_dataframe(df, path, use_arrow=_USE_ARROW, **kwargs)
 
 
+class _IdentifiedCRS(pyproj.CRS):
+    """A CRS that remembers its EPSG code (or that it has none).
+
+    pyogrio asks each layer's CRS for its EPSG code before writing it; for the run's custom
+    equal-area projection PROJ searches its whole database every time (a tenth of a second or more).
+    """
+
+    def __init__(self, crs: pyproj.CRS):
+        super().__init__(crs.srs)  # from the same definition, so the same WKT is written to the file
+        self._epsg = crs.to_epsg()
+
+    def to_epsg(self, min_confidence: int = 70) -> int | None:
+        return self._epsg if min_confidence == 70 else super().to_epsg(min_confidence)
+
+
+def _identified(crs: pyproj.CRS | None, seen: dict) -> pyproj.CRS | None:
+    """``crs`` as an :class:`_IdentifiedCRS`, looked up once per distinct CRS in ``seen``."""
+    if crs is None:
+        return None
+    key = crs.to_wkt()
+    if key not in seen:
+        seen[key] = _IdentifiedCRS(crs)
+    return seen[key]
+
+
 def write_geojson(gdf: gpd.GeoDataFrame, path: Path, *, id_column: str) -> int:
     """Write an RFC 7946 GeoJSON layer with string feature ids.
 
@@ -115,7 +141,10 @@ def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path, *, styles:
         Non-spatial attribute tables (e.g. ``divergence_pairs``), registered as ``attributes``.
     """
     layer_options = {"DESCRIPTION": description} if description else {}
+    crs_seen: dict = {}
     for i, (name, gdf) in enumerate(layers.items()):
+        if gdf.crs is not None:
+            gdf = gdf.set_crs(_identified(gdf.crs, crs_seen), allow_override=True)
         _write_frame(_flatten(gdf), path, layer=name, driver="GPKG", layer_options=layer_options,
                      dataset_options={"VERSION": GPKG_VERSION} if i == 0 else None)
     for name, df in (tables or {}).items():
