@@ -159,7 +159,7 @@ def feature_colours(gdf: pd.DataFrame, kind: str) -> pd.Series:
     if col == "status_mix":
         return gdf[col].map(mix_colour)
     colours = group_colours(gdf[col])
-    return gdf[col].map(lambda g: colours.get(g, NO_GROUP_COLOUR))
+    return gdf[col].map(colours).fillna(NO_GROUP_COLOUR)  # ids without a colour (or missing) are grey
 
 
 def _num(v) -> str:
@@ -173,6 +173,12 @@ def _semi(values: str) -> str:
 def _titles(gdf: pd.DataFrame, kind: str) -> tuple[list[str], list[str]]:
     """Plain-text ``title`` and ``description`` (the viewer escapes them; no HTML here)."""
     n = len(gdf)
+    semi_cache: dict = {}
+
+    def semi(v) -> str:  # many features share region and activity lists
+        if v not in semi_cache:
+            semi_cache[v] = _semi(v)
+        return semi_cache[v]
 
     def col(name: str, default=None) -> list:
         # Plain lists: iterating an Arrow-backed column (or ``to_dict("records")``) row by row is far slower.
@@ -189,12 +195,12 @@ def _titles(gdf: pd.DataFrame, kind: str) -> tuple[list[str], list[str]]:
                  for n_pairs, ks, year, code in zip(col("n_pairs"), counts, col("year"), col("region_code"))]
     elif kind == "supported_clusters":
         titles = [f"{en} ({ru})" for en, ru in zip(col("name_en"), col("name_ru"))]
-        descs = [f"status: {st}; regions: {_semi(rn)}; activities: {_semi(ac)}; best LQ: {_num(lq)}; programme {pr}"
+        descs = [f"status: {st}; regions: {semi(rn)}; activities: {semi(ac)}; best LQ: {_num(lq)}; programme {pr}"
                  for st, rn, ac, lq, pr in zip(col("status"), col("region_names"), col("cluster_activity_codes"),
                                                col("best_lq"), col("programme"))]
     else:
-        titles = [f"Candidate {cid}: {_semi(an)}" for cid, an in zip(col("candidate_id", ""), col("activity_names_en"))]
-        descs = [f"group {g}: {gn}; regions: {_semi(rn)}; max LQ: {_num(lq)}; supported clusters: {_semi(sc) or 'none'}"
+        titles = [f"Candidate {cid}: {semi(an)}" for cid, an in zip(col("candidate_id", ""), col("activity_names_en"))]
+        descs = [f"group {g}: {gn}; regions: {semi(rn)}; max LQ: {_num(lq)}; supported clusters: {semi(sc) or 'none'}"
                  for g, gn, rn, lq, sc in zip(col("group_id"), col("group_name", ""), col("region_names_en"),
                                               col("max_lq"), col("supported_cluster_ids"))]
     return titles, descs
