@@ -148,9 +148,9 @@ def region_divergence(pairs: pd.DataFrame, *, region_info: pd.DataFrame | None =
     counts = pd.crosstab(p["region_code"], p["status"]).reindex(index=out.index, columns=list(CONTRACT_STATUSES),
                                                                 fill_value=0)
     # One pass over plain lists instead of a Python function per group (a large run has thousands of regions).
-    present = counts[sorted(CONTRACT_STATUSES)].to_numpy() > 0
-    keys = present @ (1 << np.arange(present.shape[1]))
-    mixes = {k: status_mix([st for b, st in enumerate(sorted(CONTRACT_STATUSES)) if k >> b & 1]) for k in set(keys.tolist())}
+    order = sorted(CONTRACT_STATUSES)
+    keys = (counts[order].to_numpy() > 0) @ (1 << np.arange(len(order)))  # the statuses present, as bits
+    mixes = {k: status_mix([st for b, st in enumerate(order) if k >> b & 1]) for k in set(keys.tolist())}
     out["status_mix"] = [mixes[k] for k in keys.tolist()]
     out["n_pairs"] = g.size().astype("int64")
     for s in CONTRACT_STATUSES:

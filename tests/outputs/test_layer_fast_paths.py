@@ -101,12 +101,14 @@ def _titles_simple(gdf: pd.DataFrame, kind: str) -> tuple[list[str], list[str]]:
         else:
             titles.append(f"Candidate {r.get('candidate_id', '')}: {_semi(r['activity_names_en'])}")
             descs.append(f"group {r['group_id']}: {r.get('group_name', '')}; regions: {_semi(r['region_names_en'])}; "
-                         f"max LQ: {_num(r['max_lq'])}; supported clusters: {_semi(r['supported_cluster_ids']) or 'none'}")
+                         f"max LQ: {_num(r['max_lq'])}; "
+                         f"supported clusters: {_semi(r['supported_cluster_ids']) or 'none'}")
     return titles, descs
 
 
 def test_titles_equal_the_row_by_row_version():
-    div = pd.DataFrame({"region_name_en": ["A", "B"], "region_name": ["А", None], "status_mix": ["aligned", "aligned+no_data"],
+    div = pd.DataFrame({"region_name_en": ["A", "B"], "region_name": ["А", None],
+                        "status_mix": ["aligned", "aligned+no_data"],
                         "n_pairs": [3, 2], "year": [2023, 2023], "region_code": ["R1", "R2"],
                         **{f"n_{s}": [3 if s == "aligned" else 0, 1 if s in ("aligned", "no_data") else 0]
                            for s in CONTRACT_STATUSES}})
