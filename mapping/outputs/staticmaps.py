@@ -16,11 +16,14 @@ import io
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.collections import Collection, PatchCollection
 from matplotlib.figure import Figure  # a bare Figure: no pyplot state, no GUI backend, PNG via Agg
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.path import Path as MplPath
 
 from mapping.geo.cartography import (
     bulk_extent,
@@ -56,6 +59,76 @@ def _blend(colour: str, share: float) -> str:
     c = colour.lstrip("#")
     rgb = [int(c[i:i + 2], 16) for i in (0, 2, 4)]
     return "#" + "".join(f"{round(255 - (255 - v) * share):02x}" for v in rgb)
+
+
+def _unwrap(gdf: gpd.GeoDataFrame, ref: float) -> gpd.GeoDataFrame:
+    """:func:`mapping.geo.cartography.unwrap_antimeridian` on the rows it moves (a part more than 180 degrees
+    from ``ref``); the others are kept as they are, as it keeps them, without its per-row work."""
+    geoms = gdf.geometry.to_numpy()
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    far = np.round((ref - shapely.get_x(shapely.centroid(parts))) / 360.0) != 0  # NaN (empty part): moved
+    need = np.zeros(len(geoms), dtype=bool)
+    need[owner[far]] = True
+    moved = unwrap_antimeridian(gdf.iloc[np.flatnonzero(need)], ref)  # (also checks the CRS)
+    out = gdf.copy()
+    geoms = geoms.copy()
+    geoms[need] = moved.geometry.to_numpy()
+    out["geometry"] = geoms
+    return out.set_geometry("geometry")
+
+
+def _polygon_paths(geoms) -> list | None:
+    """The matplotlib path of each geometry as geopandas' ``plot`` builds it, or None if not all are non-empty
+    (Multi)Polygons.
+
+    geopandas normalises the geometries and makes one compound path per geometry, a closed sub-path per
+    ring (exterior first); building them in bulk here instead of a patch per geometry is most of the
+    maps' time saved, and the paths are the same, so are the pixels.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms) or not np.isin(shapely.get_type_id(geoms), (3, 6)).all() or shapely.is_empty(geoms).any():
+        return None
+    parts, part_of = shapely.get_parts(shapely.normalize(geoms), return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    per_ring = np.bincount(coord_of, minlength=len(rings))
+    ring_start = np.r_[0, np.cumsum(per_ring)]
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[ring_start[:-1]] = MplPath.MOVETO
+    codes[ring_start[1:] - 1] = MplPath.CLOSEPOLY
+    per_geom = np.bincount(part_of[ring_of], weights=per_ring, minlength=len(geoms)).astype(int)
+    start = np.r_[0, np.cumsum(per_geom)].tolist()
+    return [MplPath(coords[a:b], codes[a:b]) for a, b in zip(start[:-1], start[1:])]
+
+
+def _draw_polygons(ax, gdf: gpd.GeoDataFrame, paths: list | None, *, color, **style) -> None:
+    """``gdf.plot(ax=ax, color=color, **style)`` for polygons, with their paths given (same artists, same pixels).
+
+    The steps of geopandas' ``plot_series`` for polygons: axis labels from the CRS, the aspect, the
+    colours taken per geometry, one PatchCollection (face colour first, then the style in its order).
+    Anything else (other geometry types, missing geometries) goes to geopandas.
+    """
+    from geopandas.plotting import _set_aspect, _set_axis_labels
+
+    if paths is None or len(paths) != len(gdf) or not len(gdf):
+        gdf.plot(ax=ax, color=color, **style)
+        return
+    s = gdf.geometry
+    _set_axis_labels(ax, s.crs)
+    _set_aspect("auto", s, ax)
+    if pd.api.types.is_list_like(color) and len(color) == len(s):
+        if isinstance(color, pd.Series):
+            color = color.reindex(s.index)
+        color = np.take(color, np.arange(len(s)), axis=0)[np.ones(len(s), dtype=bool)]
+    coll = PatchCollection([], facecolor=color, **style)
+    Collection.set_paths(coll, list(paths))
+    ax.add_collection(coll, autolim=True)
+    ax.autoscale_view()
+
+
+def _rows(paths: list | None, mask) -> list | None:
+    """The paths of the rows ``mask`` selects."""
+    return None if paths is None else [paths[i] for i in np.flatnonzero(np.asarray(mask))]
 
 
 class _Frame:
@@ -103,40 +176,19 @@ class _Frame:
     def _prepare(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         # A pixel of a 12-inch country map spans ~0.1 degree: simplifying at 0.01 changes nothing
         # visible and makes drawing several times faster.
-        return simplify_for_web(unwrap_antimeridian(gdf, self.ref), tolerance_deg=0.01, decimals=None,
+        return simplify_for_web(_unwrap(gdf, self.ref), tolerance_deg=0.01, decimals=None,
                                 preserve_topology=False)
 
     def _draw_background(self, ax) -> None:
         """The grey units, as ``background.plot(color=..., edgecolor=..., linewidth=0.3)`` draws them.
 
-        A map with one panel per group draws the same thousands of units in every panel; turning
-        each shape into a matplotlib path is most of that time. The first panel is drawn by
-        geopandas; later ones get a collection of the same paths with the same style, and the axes
-        the same labels, so the pixels are the same.
+        A map with one panel per group draws the same thousands of units in every panel: their paths
+        are built once (:func:`_polygon_paths`).
         """
-        cached = getattr(self, "_background_paths", None)
-        if cached is None:
-            before = len(ax.collections)
-            self.background.plot(ax=ax, color=_BACKGROUND, edgecolor=_EDGE, linewidth=0.3)
-            new = ax.collections[before:]
-            # Only a single polygon collection is replayed (other geometry types: geopandas each time).
-            self._background_paths = ([p for p in new[0].get_paths()], ax.get_xlabel(), ax.get_ylabel()) \
-                if len(new) == 1 and isinstance(new[0], PatchCollection) else False
-            return
-        if cached is False:
-            self.background.plot(ax=ax, color=_BACKGROUND, edgecolor=_EDGE, linewidth=0.3)
-            return
-        paths, xlabel, ylabel = cached
-        # geopandas' steps (plotting.plot_series with Polygon geometries): axis labels, aspect, the collection.
-        if ax.get_xlabel() == "":
-            ax.set_xlabel(xlabel, fontsize="small")
-        if ax.get_ylabel() == "":
-            ax.set_ylabel(ylabel, fontsize="small")
-        ax.set_aspect("equal")
-        coll = PatchCollection([], facecolor=_BACKGROUND, edgecolor=_EDGE, linewidth=0.3)
-        Collection.set_paths(coll, list(paths))  # the paths PatchCollection made from geopandas' patches
-        ax.add_collection(coll, autolim=True)
-        ax.autoscale_view()
+        if not hasattr(self, "_background_paths"):
+            self._background_paths = _polygon_paths(self.background.geometry.to_numpy())
+        _draw_polygons(ax, self.background, self._background_paths, color=_BACKGROUND, edgecolor=_EDGE,
+                       linewidth=0.3)
 
     def project(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return self._prepare(gdf).to_crs(self.crs)
@@ -207,10 +259,11 @@ def _footer(fig: Figure, text: str) -> None:
     fig.text(0.01, 0.005, text, fontsize=7.5, color="#555555", ha="left", va="bottom", wrap=True)
 
 
-def _draw_mix(ax, frame: _Frame, proj: gpd.GeoDataFrame, extent=None, *, pad: float = 0.01) -> None:
+def _draw_mix(ax, frame: _Frame, proj: gpd.GeoDataFrame, paths, extent=None, *, pad: float = 0.01) -> None:
     frame.panel(ax, extent, pad=pad)
     if len(proj):
-        proj.plot(ax=ax, color=proj["status_mix"].map(MIX_COLOURS), edgecolor="#444444", linewidth=0.35)
+        _draw_polygons(ax, proj, paths, color=proj["status_mix"].map(MIX_COLOURS), edgecolor="#444444",
+                       linewidth=0.35)
 
 
 def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background: gpd.GeoDataFrame | None = None,
@@ -254,6 +307,7 @@ def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background
     frame = _Frame([divergence], background, country, projection=projection, insets=insets, names=names)
     cols = ["region_code", "region_name_en", "status_mix", "geometry"] + [f"n_{s}" for s in CONTRACT_STATUSES]
     proj = frame.project(divergence[[c for c in cols if c in divergence.columns]])
+    paths = _polygon_paths(proj.geometry.to_numpy())  # once for the map, its insets and the small multiples
     statuses = [s for s in CONTRACT_STATUSES if f"n_{s}" in proj.columns and (proj[f"n_{s}"] > 0).any()]
     width, right = 12.0, 3.0
     main_w = width - right
@@ -266,7 +320,7 @@ def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background
     fig = Figure(figsize=(width, height), dpi=_DPI)
     top = height - head  # inches from the bottom
     ax = fig.add_axes((0.005, (top - main_h) / height, main_w / width, main_h / height))
-    _draw_mix(ax, frame, proj)
+    _draw_mix(ax, frame, proj, paths)
     labelled = headline_regions(pairs)[:14] if pairs is not None else []
     _labels(ax, proj, labelled, names, frame.extent)
     n = proj["status_mix"].value_counts()
@@ -283,7 +337,7 @@ def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background
         for i, (title, codes, window) in enumerate(frame.insets):
             y = top - main_h * 0.38 - (i + 1) * box
             iax = fig.add_axes(((main_w + 0.2) / width, y / height, box / width, (box - 0.25) / height))
-            _draw_mix(iax, frame, proj, window, pad=0.0)
+            _draw_mix(iax, frame, proj, paths, window, pad=0.0)
             _labels(iax, proj, codes, names, window)
             iax.set_title(title, fontsize=7.5, loc="left")
             for spine in iax.spines.values():
@@ -299,10 +353,12 @@ def write_divergence_png(path: Path, divergence: gpd.GeoDataFrame, *, background
         sub = proj.loc[proj[col] > 0]
         base = STATUS_COLOURS[status]
         for cnt, share in shades.items():
-            part = sub.loc[(sub[col] >= 3) if cnt == 3 else (sub[col] == cnt)]
+            rows = ((proj[col] >= 3) if cnt == 3 else (proj[col] == cnt)) & (proj[col] > 0)
+            part = proj.loc[rows]
             if len(part):
-                part.plot(ax=sax, color=_blend(base, share), edgecolor=base if cnt == 1 else "#444444",
-                          linewidth=0.5 if cnt == 1 else 0.3, hatch="////" if cnt == 1 else None)
+                _draw_polygons(sax, part, _rows(paths, rows), color=_blend(base, share),
+                               edgecolor=base if cnt == 1 else "#444444", linewidth=0.5 if cnt == 1 else 0.3,
+                               hatch="////" if cnt == 1 else None)
         en, ru = STATUS_LABELS[status]
         label = f"{en} — {ru}" if (country or "").upper() == "RU" else en
         sax.set_title(f"{label}: {int(sub[col].sum())} pairs in {len(sub)} regions", fontsize=9, loc="left")
@@ -344,17 +400,21 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     names = dict(zip(candidates["region_codes"], candidates["region_names_en"])) if "region_names_en" in candidates else {}
     frame = _Frame([candidates], background, country, projection=projection, insets=[], names=names)
     cols = ["candidate_id", "group_id", "group_label", "group_name", "cross_regional", "n_regions", "geometry"]
-    proj = frame.project(candidates[[c for c in cols if c in candidates.columns]])
-    colours = group_colours(proj["group_id"])
+    group_of = candidates["group_id"]
+    colours = group_colours(group_of)
     groups = list(colours) or [""]
-    panels, rest = _panel_groups(groups, proj["group_id"], len(frame.background))
+    panels, rest = _panel_groups(groups, group_of, len(frame.background))
+    # Only the candidates of the groups with a panel are drawn: only they are projected.
+    drawn = candidates.loc[group_of.isin(panels).to_numpy(), [c for c in cols if c in candidates.columns]]
+    proj = frame.project(drawn)
+    paths = _polygon_paths(proj.geometry.to_numpy())
     ncols = 1 if len(panels) <= 3 else 2
     far = (" Outside the main extent (see the insets of divergence.png): " + ", ".join(frame.far_names) + "."
            if frame.far_names else "")
     # Below the panels, bottom up: the footer (at 0.5 % of the figure's height), then the one-row legend.
     # Each panel's title names its group and the panel shows its colour, so the legend holds only what
     # every panel shares (a legend of group colours ran to several rows over the last panels on the US map).
-    left = int(proj["group_id"].isin(rest).sum())
+    left = int(group_of.isin(rest).sum())
     others = (f" {len(rest)} further groups with fewer candidates ({left} candidates) are drawn in map.html and listed "
               "in candidate_clusters.csv: " + ", ".join(map(str, rest)) + "." if rest else "")
     text_h = 0.13 * (1 + len(note + far + others) // 150)  # inches: ~150 characters a line
@@ -364,10 +424,11 @@ def write_candidates_png(path: Path, candidates: gpd.GeoDataFrame, *, background
     fig, axes = _figure(frame, len(panels), ncols, foot=legend_y + 0.45)
     for ax, gid in zip(axes, panels):
         frame.panel(ax)
-        sub = proj.loc[proj["group_id"] == gid]
+        rows = proj["group_id"] == gid
+        sub = proj.loc[rows]
         colour = colours.get(gid, "#999999")
         if len(sub):
-            sub.plot(ax=ax, color=colour, edgecolor="#444444", linewidth=0.3, alpha=0.85)
+            _draw_polygons(ax, sub, _rows(paths, rows), color=colour, edgecolor="#444444", linewidth=0.3, alpha=0.85)
             cross = sub.loc[sub["cross_regional"].astype(bool)]
             if len(cross):
                 cross.boundary.plot(ax=ax, color="#111111", linewidth=1.1)
@@ -407,7 +468,8 @@ def _save_png(fig: Figure, path: Path) -> None:
     from PIL import Image
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
+    # The intermediate image only carries the pixels to PIL: an uncompressed TIFF, not a compressed PNG.
+    fig.savefig(buf, format="tiff", dpi=_DPI, bbox_inches="tight", facecolor="white")
     buf.seek(0)
     with Image.open(buf) as im:
         pal = im.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)

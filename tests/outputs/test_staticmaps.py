@@ -100,3 +100,46 @@ def test_legend_and_footer_sit_below_every_panel(monkeypatch, tmp_path, n_groups
     footer = fig.texts[-1].get_window_extent(renderer).transformed(fig.transFigure.inverted())
     assert legend.y1 < lowest and footer.y1 <= legend.y0
     assert len(fig.legends[0].get_texts()) == 3  # what every panel shares; the titles name the groups
+
+
+def _divergence(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    from mapping.outputs.statusmix import CONTRACT_STATUSES
+
+    rng = np.random.default_rng(2)
+    n = {s: rng.integers(0, 4, len(units)) for s in CONTRACT_STATUSES[:3]}
+    mix = ["+".join(sorted(s for s in n if n[s][i])) or "aligned" for i in range(len(units))]
+    out = units.assign(region_name_en=units["region_code"], status_mix=mix,
+                       **{f"n_{s}": v for s, v in n.items()}, n_not_testable=0, n_no_data=0)
+    # A region with a hole and one of two parts, so the paths built in bulk meet rings and parts.
+    out.loc[0, "geometry"] = box(10, 40, 10.2, 40.2).difference(box(10.05, 40.05, 10.1, 40.1))
+    out.loc[1, "geometry"] = box(10, 40.2, 10.1, 40.4).union(box(10.15, 40.2, 10.2, 40.4))
+    return out
+
+
+def test_maps_have_the_pixels_geopandas_draws(monkeypatch, tmp_path):
+    """Polygons drawn from paths built in bulk, and projected only where drawn: the pixels of ``GeoDataFrame.plot``."""
+    units = _grid()
+    div, cand = _divergence(units), _candidates(units, 15)
+    monkeypatch.setattr(staticmaps, "_PANEL_SHAPES", 12 * len(units))  # some groups left out: not projected
+
+    def draw(tag):
+        return (staticmaps.write_divergence_png(tmp_path / f"d{tag}.png", div, background=units, year=2023,
+                                                insets=[("corner", ["R0000", "R0001"])]),
+                staticmaps.write_candidates_png(tmp_path / f"c{tag}.png", cand, background=units, year=2023))
+
+    fast = draw("fast")
+    monkeypatch.setattr(staticmaps, "_draw_polygons", lambda ax, gdf, paths, *, color, **style:
+                        gdf.plot(ax=ax, color=color, **style))
+    slow = draw("slow")
+    for a, b in zip(fast, slow):
+        assert np.array_equal(imread(a), imread(b)), a.name
+
+
+def test_unwrap_moves_only_what_unwrap_antimeridian_moves():
+    from mapping.geo.cartography import unwrap_antimeridian
+
+    g = gpd.GeoDataFrame(geometry=[box(170, 60, 180, 70).union(box(-180, 60, -170, 70)), box(100, 50, 110, 60),
+                                   None, box(-180, 40, -175, 45)], crs=4326)
+    mine, theirs = staticmaps._unwrap(g, 100.0), unwrap_antimeridian(g, 100.0)
+    assert list(mine.geometry.to_wkb()) == list(theirs.geometry.to_wkb())
+    assert mine.geometry.iloc[1] is g.geometry.iloc[1]  # left as it is
