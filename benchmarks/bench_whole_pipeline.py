@@ -17,6 +17,7 @@ Run: ``.venv/bin/python benchmarks/bench_whole_pipeline.py [--regions 3000] [--a
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -159,6 +160,9 @@ def main() -> None:
     ap.add_argument("--regions", type=int, default=3000)
     ap.add_argument("--activities", type=int, default=1000)
     args = ap.parse_args()
+    # The pipeline's own progress lines (one per writing step, with its seconds) under the stage table.
+    logging.basicConfig(level=logging.WARNING, format="  %(message)s")
+    logging.getLogger("mapping.progress").setLevel(logging.INFO)
     print(machine())
     print(f"SYNTHETIC country: {args.regions} regions x {args.activities} activities (generated, seed 7)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,7 +177,7 @@ def main() -> None:
         print(table([(k, f"{v:.1f}") for k, v in times.items()], ("stage", "seconds")))
         print(table([(n, f"{b / 1e6:.2f}") for n, b in files], ("file", "MB")))
         print(f"whole pipeline: {wall:.1f} s (target <= 60 s; writing {times['write_run']:.1f} s of it); "
-              f"run folder {total / 1e6:.1f} MB")
+              f"run folder {total / 1e6:.1f} MB; load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

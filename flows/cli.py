@@ -171,7 +171,10 @@ def serve(config: Optional[Path] = typer.Option(DEFAULT_CONFIG, "--config", "-c"
     reaper.watch()  # the local Prefect server dies with this command, even on kill -9
     from flows.refresh import serve as serve_refresh
 
-    serve_refresh(config, name=name, output_root=placed.run.output_root)
+    try:
+        serve_refresh(config, name=name, output_root=placed.run.output_root)
+    except MappingError as exc:  # the local server did not start
+        _fail(exc, debug)
 
 
 def main() -> None:  # pragma: no cover

@@ -19,7 +19,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
-__all__ = ["local_server", "configured_api_url"]
+from mapping.errors import MappingError
+
+__all__ = ["local_server", "configured_api_url", "startup_timeout", "MIN_TIMEOUT"]
 
 
 def configured_api_url() -> str | None:
@@ -47,38 +49,86 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def local_server(port: int = 4200, timeout: float = 90.0) -> Iterator[str]:
-    """Run ``prefect server start`` on 127.0.0.1 for the duration of the block; yield its API URL.
+#: Seconds the server may take at least: ``prefect server start`` (migrations, UI assets) takes longer
+#: than the ephemeral API, 10-15 s quiet and over a minute when other work occupies every CPU.
+MIN_TIMEOUT = 90.0
 
-    Raises
-    ------
-    RuntimeError
-        The server did not answer within ``timeout`` seconds (its output is in the message).
-    """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    port = _free_port(port)
+def startup_timeout() -> float:
+    """The start-up limit in seconds: Prefect's ephemeral limit (set from the config), at least :data:`MIN_TIMEOUT`."""
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    return max(MIN_TIMEOUT, float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _start(port: int, timeout: float) -> tuple[subprocess.Popen, str, str | None]:
+    """Start the server on ``port``; return the process, its API URL and ``None``, or the failure's output."""
     api_url = f"http://127.0.0.1:{port}/api"
     proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    deadline = time.monotonic() + timeout
+    while not _healthy(api_url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            out = proc.stdout.read() if proc.stdout else ""
+            return proc, api_url, out or "(no output)"
+        time.sleep(0.5)
+    return proc, api_url, None
+
+
+@contextlib.contextmanager
+def local_server(port: int = 4200, timeout: float | None = None, retries: int = 1) -> Iterator[str]:
+    """Run ``prefect server start`` on 127.0.0.1 for the duration of the block; yield its API URL.
+
+    Parameters
+    ----------
+    port : int
+        Preferred port; a free one is taken when it is in use (and on each retry).
+    timeout : float, optional
+        Seconds each attempt may take to answer on ``/health``; default :func:`startup_timeout`.
+    retries : int
+        Further attempts after a failed start (a busy machine, a port taken in the meantime).
+
+    Raises
+    ------
+    MappingError
+        No attempt answered in time; the message names the setting to raise and Prefect's last output.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    limit = startup_timeout() if timeout is None else float(timeout)
+    proc, api_url, failure = None, "", None
+    for attempt in range(retries + 1):
+        proc, api_url, failure = _start(_free_port(port), limit)
+        if failure is None:
+            break
+        if attempt < retries:
+            print(f"the local Prefect server did not start on {api_url} within {limit:g} s; trying again",
+                  flush=True)
+    if failure is not None:
+        raise MappingError(
+            f"the local Prefect server did not start within {limit:g} s ({retries + 1} attempts); the machine is "
+            f"probably busy. Raise [execution] prefect_startup_timeout_seconds in the config (or set "
+            f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS), or point PREFECT_API_URL at a running Prefect "
+            f"server. Prefect said: {' '.join(failure.split())[-300:]}")
     try:
-        deadline = time.monotonic() + timeout
-        while not _healthy(api_url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                out = proc.stdout.read() if proc.stdout else ""
-                raise RuntimeError(f"the local Prefect server did not start on {api_url}: {out[-2000:]}")
-            time.sleep(0.5)
-        print(f"Prefect server with UI at http://127.0.0.1:{port} (stopped with this command)", flush=True)
+        print(f"Prefect server with UI at {api_url.removesuffix('/api')} (stopped with this command)", flush=True)
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             os.environ["PREFECT_API_URL"] = api_url  # for processes started from here (Dask workers)
-            yield api_url
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                yield api_url
+            finally:
+                os.environ.pop("PREFECT_API_URL", None)
+    finally:
+        _stop(proc)

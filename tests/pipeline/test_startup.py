@@ -232,3 +232,63 @@ def test_inputs_are_read_once_before_prefect_and_handed_to_the_flow(tmp_path, mo
     monkeypatch.setattr(pipeline, "read_input", counting)
     prepared = prepare_run(None, None, output_root=tmp_path / "out")
     assert prepared.config.inputs and len(calls) == len(prepared.config.inputs), calls
+
+
+def _prefect_server_pids() -> set[int]:
+    pids = set()
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                cmd = (p / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"prefect" in cmd and b"server" in cmd and b"start" in cmd:  # a zombie has no command line
+                pids.add(int(p.name))
+    return pids
+
+
+def test_serve_server_moves_off_a_taken_port_and_stops_after_the_block(tmp_path, monkeypatch):
+    """``clustermap serve``'s local server: a real ``prefect server start``, on a free port when 4200 is taken."""
+    import socket
+    import urllib.request
+
+    from flows import server
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    before = _prefect_server_pids()
+    with socket.socket() as taken:  # a port another program listens on
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with server.local_server(port=port) as api_url:
+            assert not api_url.endswith(f":{port}/api")
+            with urllib.request.urlopen(f"{api_url}/health", timeout=10) as r:
+                assert r.status == 200
+            started = _prefect_server_pids() - before
+            assert started
+    assert all(_gone(pid, 20) for pid in started)
+    assert "PREFECT_API_URL" not in os.environ
+
+
+def test_serve_server_that_never_answers_retries_then_names_the_setting(tmp_path, monkeypatch, capsys):
+    from flows import server
+    from mapping.errors import MappingError
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    before = _prefect_server_pids()
+    with pytest.raises(MappingError, match=r"within 0.5 s \(2 attempts\).*prefect_startup_timeout_seconds"):
+        with server.local_server(timeout=0.5):
+            pytest.fail("the block must not run")
+    assert capsys.readouterr().out.count("trying again") == 1
+    assert all(_gone(pid, 20) for pid in _prefect_server_pids() - before)
+
+
+def test_serve_start_up_limit_has_a_floor_and_follows_the_config(monkeypatch):
+    import prefect.settings as ps
+
+    from flows import server
+
+    monkeypatch.setattr(ps, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", _Setting(20))
+    assert server.startup_timeout() == server.MIN_TIMEOUT
+    monkeypatch.setattr(ps, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", _Setting(240))
+    assert server.startup_timeout() == 240
