@@ -19,7 +19,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
-from mapping.errors import MappingError
+from flows import startup
 
 __all__ = ["local_server", "configured_api_url", "startup_timeout", "MIN_TIMEOUT"]
 
@@ -117,18 +117,12 @@ def local_server(port: int = 4200, timeout: float | None = None, retries: int = 
             print(f"the local Prefect server did not start on {api_url} within {limit:g} s; trying again",
                   flush=True)
     if failure is not None:
-        raise MappingError(
-            f"the local Prefect server did not start within {limit:g} s ({retries + 1} attempts); the machine is "
-            f"probably busy. Raise [execution] prefect_startup_timeout_seconds in the config (or set "
-            f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS), or point PREFECT_API_URL at a running Prefect "
-            f"server. Prefect said: {' '.join(failure.split())[-300:]}")
+        raise startup.start_up_error(limit, retries + 1, failure[-300:])
     try:
         print(f"Prefect server with UI at {api_url.removesuffix('/api')} (stopped with this command)", flush=True)
+        os.environ["PREFECT_API_URL"] = api_url  # for processes started from here (Dask workers)
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            os.environ["PREFECT_API_URL"] = api_url  # for processes started from here (Dask workers)
-            try:
-                yield api_url
-            finally:
-                os.environ.pop("PREFECT_API_URL", None)
+            yield api_url
     finally:
+        os.environ.pop("PREFECT_API_URL", None)
         _stop(proc)

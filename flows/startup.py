@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mapping.errors import MappingError
 
-__all__ = ["prefect_environment", "start_api", "TIMEOUT_VARIABLE"]
+__all__ = ["prefect_environment", "start_api", "start_up_error", "TIMEOUT_VARIABLE"]
 
 #: Prefect's own setting for the ephemeral API's start-up limit (seconds).
 TIMEOUT_VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
@@ -57,9 +57,10 @@ def prefect_environment(output_root: Path, startup_timeout: float) -> dict[str, 
     return set_now
 
 
-def _failure(timeout: int, attempts: int, detail: str) -> MappingError:
+def start_up_error(timeout: float, attempts: int, detail: str) -> MappingError:
+    """The one-paragraph start-up error (ephemeral API here, ``clustermap serve``'s server in flows/server.py)."""
     return MappingError(
-        f"the local Prefect API server did not start within {timeout} s ({attempts} attempts); the machine is "
+        f"the local Prefect API server did not start within {timeout:g} s ({attempts} attempts); the machine is "
         f"probably busy. Raise [execution] prefect_startup_timeout_seconds in the config (or set {TIMEOUT_VARIABLE}), "
         f"or point PREFECT_API_URL at a running Prefect server (`prefect server start`). Prefect said: "
         f"{' '.join(detail.split())[:300]}")
@@ -90,5 +91,5 @@ def start_api(retries: int = 1) -> float:
         except Exception as exc:  # RuntimeError on the time-out, httpx errors on a bad answer
             server.stop()  # Prefect leaves the half-started process running; the next try needs a fresh one
             if attempt == retries:
-                raise _failure(timeout, retries + 1, str(exc)) from None
+                raise start_up_error(timeout, retries + 1, str(exc)) from None
     raise AssertionError("unreachable")

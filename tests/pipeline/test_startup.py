@@ -58,7 +58,7 @@ def test_prefect_environment_is_the_projects_own_unless_set(tmp_path, monkeypatc
 
 
 def test_start_up_failure_is_one_paragraph_naming_the_setting():
-    err = startup._failure(180, 2, "Timed out while attempting to connect.\n stdout: ...")
+    err = startup.start_up_error(180, 2, "Timed out while attempting to connect.\n stdout: ...")
     text = str(err)
     assert "prefect_startup_timeout_seconds" in text and startup.TIMEOUT_VARIABLE in text
     assert "PREFECT_API_URL" in text and "\n" not in text and "180 s (2 attempts)" in text
